@@ -1,0 +1,173 @@
+use super::*;
+
+fn src(path: &str, text: &str) -> Source {
+    Source { path: path.to_owned(), text: text.to_owned() }
+}
+
+fn one(text: &str) -> Config {
+    load(&[src("a.json5", text)]).expect("file loads")
+}
+
+#[test]
+fn json5_with_comments_trailing_commas_and_unquoted_keys() {
+    let c = one(r#"{
+        // a comment
+        mcpServers: {
+            demo: { command: "demo", args: ["x", 3,], env: { A: "1", B: null, C: "", PORT: 8080 }, },
+        },
+    }"#);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let ServerKind::Stdio { command, args, env, cwd } = &c.servers[0].kind else { panic!() };
+    assert_eq!(command, "demo");
+    assert_eq!(args, &["x", "3"]);
+    assert_eq!(
+        env,
+        &[
+            ("A".to_owned(), Some("1".to_owned())),
+            ("B".to_owned(), None),
+            ("C".to_owned(), None),
+            ("PORT".to_owned(), Some("8080".to_owned()))
+        ]
+    );
+    assert_eq!(cwd, &None);
+    assert_eq!(c.servers[0].config_source, "a.json5");
+    assert_eq!(c.servers[0].display_name, "demo");
+}
+
+#[test]
+fn vscode_servers_key_is_accepted_and_wins() {
+    let c = one(
+        r#"{"servers": {"v": {"type": "stdio", "command": "x"}}, "mcpServers": {"m": {"command": "y"}}, "inputs": []}"#,
+    );
+    let names: Vec<_> = c.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["v"]);
+    assert!(c.extra.contains_key("inputs"));
+    assert!(c.extra.contains_key("servers"), "kept as an ordinary top-level key");
+}
+
+#[test]
+fn later_files_replace_whole_entries_in_place_and_keep_order() {
+    let a = src(
+        "a.json",
+        r#"{"mcpServers": {"one": {"command": "a1", "env": {"K": "v"}}, "two": {"command": "a2"}}, "x": 1, "y": 1}"#,
+    );
+    let b = src(
+        "b.json",
+        r#"{"mcpServers": {"three": {"command": "b3"}, "one": {"command": "b1"}}, "x": 2}"#,
+    );
+    let c = load(&[a, b]).unwrap();
+    let names: Vec<_> = c.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["one", "two", "three"]);
+    let ServerKind::Stdio { command, env, .. } = &c.servers[0].kind else { panic!() };
+    assert_eq!(command, "b1");
+    assert!(env.is_empty(), "no field-level merge");
+    assert_eq!(c.servers[0].config_source, "b.json");
+    assert_eq!(c.servers[1].config_source, "a.json");
+    assert_eq!(c.extra["x"], 2);
+    assert_eq!(c.extra["y"], 1);
+}
+
+#[test]
+fn unknown_keys_are_preserved() {
+    let c = one(
+        r#"{"mcpServers": {"s": {"command": "x", "autoApprove": ["t"], "disabled_tools": ["u"], "custom_instructions": {"text": "hi"}}}}"#,
+    );
+    let raw = &c.servers[0].raw;
+    assert_eq!(raw["autoApprove"], serde_json::json!(["t"]));
+    assert_eq!(raw["custom_instructions"]["text"], "hi");
+}
+
+#[test]
+fn remote_entries_and_disabled_and_descriptions() {
+    let c = one(
+        r#"{"mcpServers": {"r": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer x"}, "disabled": true, "name": "Remote", "description": "d"}}}"#,
+    );
+    let s = &c.servers[0];
+    assert!(s.disabled);
+    assert_eq!(s.display_name, "Remote");
+    assert_eq!(s.description, "d");
+    assert_eq!(
+        s.kind,
+        ServerKind::Remote {
+            url: "https://example.com/mcp".into(),
+            headers: vec![("Authorization".into(), "Bearer x".into())]
+        }
+    );
+}
+
+/// One funnel for entry-level errors: the text of a single server entry → the key paths reported.
+fn check_errors(entry: &str, expected_paths: &[&str], needle: &str) {
+    let c = one(&format!(r#"{{"mcpServers": {{"bad": {entry}, "good": {{"command": "ok"}}}}}}"#));
+    let paths: Vec<_> = c.problems.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, expected_paths, "entry {entry}");
+    assert!(
+        c.problems.iter().any(|p| p.to_string().contains(needle)),
+        "{needle:?} in {:?}",
+        c.problems
+    );
+    assert!(matches!(c.servers[0].kind, ServerKind::Invalid(_)));
+    assert!(matches!(c.servers[1].kind, ServerKind::Stdio { .. }), "the good server is unaffected");
+    assert!(c.problems.iter().all(|p| p.file == "a.json5"));
+}
+
+#[test]
+fn broken_entries_are_reported_with_paths_and_do_not_affect_others() {
+    check_errors(r#""just a string""#, &["mcpServers.bad"], "must be an object");
+    check_errors(r#"{"command": "x", "url": "http://h"}"#, &["mcpServers.bad"], "cannot mix");
+    check_errors(r#"{"args": []}"#, &["mcpServers.bad"], "either command");
+    check_errors(r#"{}"#, &["mcpServers.bad"], "either command");
+    check_errors(
+        r#"{"command": 5}"#,
+        &["mcpServers.bad.command"],
+        "must be a string, found a number",
+    );
+    check_errors(r#"{"command": " "}"#, &["mcpServers.bad.command"], "must not be empty");
+    check_errors(r#"{"command": "x", "args": "--a"}"#, &["mcpServers.bad.args"], "hint");
+    check_errors(
+        r#"{"command": "x", "args": ["a", {}]}"#,
+        &["mcpServers.bad.args[1]"],
+        "an object",
+    );
+    check_errors(r#"{"command": "x", "env": []}"#, &["mcpServers.bad.env"], "must be an object");
+    check_errors(r#"{"command": "x", "env": {"A": [1]}}"#, &["mcpServers.bad.env.A"], "an array");
+    check_errors(
+        r#"{"command": "x", "disabled": "yes"}"#,
+        &["mcpServers.bad.disabled"],
+        "true or false",
+    );
+    check_errors(
+        r#"{"command": 1, "args": 2, "env": 3}"#,
+        &["mcpServers.bad.command", "mcpServers.bad.args", "mcpServers.bad.env"],
+        "found a number",
+    );
+    check_errors(
+        r#"{"url": "u", "headers": {"h": {}}}"#,
+        &["mcpServers.bad.headers.h"],
+        "an object",
+    );
+}
+
+#[test]
+fn file_level_errors_name_file_and_position_and_are_all_reported() {
+    let errs = load(&[
+        src("ok.json", r#"{"mcpServers": {}}"#),
+        src("broken.json5", "{\n  mcpServers: {\n    a: { command: \"x\" \n  }\n"),
+        src("nomap.json", r#"{"other": 1}"#),
+        src("array.json", "[]"),
+        src("wrongtype.json", r#"{"mcpServers": []}"#),
+    ])
+    .unwrap_err();
+    let files: Vec<_> = errs.iter().map(|e| e.file.as_str()).collect();
+    assert_eq!(files, ["broken.json5", "nomap.json", "array.json", "wrongtype.json"]);
+    assert!(errs[0].position.is_some(), "{:?}", errs[0]);
+    assert!(errs[0].to_string().starts_with("broken.json5:"), "{}", errs[0]);
+    assert!(errs[1].message.contains("mcpServers"));
+    assert!(errs[3].message.contains("must be an object"));
+}
+
+#[test]
+fn debug_output_hides_env_values() {
+    let c = one(r#"{"mcpServers": {"s": {"command": "x", "env": {"TOKEN": "supersecret"}}}}"#);
+    let dbg = format!("{:?}", c.servers[0]);
+    assert!(!dbg.contains("supersecret"), "{dbg}");
+}

@@ -1,0 +1,526 @@
+//! The handle to a running upstream ([`Peer`]) and the tasks that move its messages: a reader
+//! that routes what the child writes to stdout, and a writer that owns the child's stdin.
+//!
+//! Requests get fresh numeric ids from a counter and wait on a oneshot channel registered in the
+//! pending map; the reader completes them by id. When the transport goes away, the supervisor
+//! (see `stdio`) calls [`Shared::close`], which fails every pending request at once and wakes
+//! every [`Peer::closed`] waiter.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use futures_util::StreamExt as _;
+use hub_protocol::{
+    ErrorObject, Id, Message, Notification, RawValue, Request, Response,
+    jsonrpc::{DecodeError, INTERNAL_ERROR, METHOD_NOT_FOUND, decode, decode_batch},
+    mcp::method,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt as _},
+    sync::{mpsc, oneshot, watch},
+};
+use tokio_util::codec::FramedRead;
+use tracing::{debug, info, trace, warn};
+
+use crate::{
+    error::{Error, Result},
+    framing::{Frame, LineCodec},
+};
+
+/// What an upstream sends on its own initiative: requests (other than `ping`, which the
+/// transport answers itself) and notifications. Responses never appear here; they complete
+/// [`Peer::request`] calls.
+///
+/// The channel is bounded ([`Settings::incoming_capacity`](crate::Settings)). While it is full,
+/// notifications are dropped with a warning and requests are answered `-32603 hub is
+/// overloaded`; once the receiver is dropped, requests are answered `-32601 method not found`.
+/// The channel ends when the child's stdout does.
+pub type Incoming = mpsc::Receiver<Message>;
+
+/// How many encoded messages may wait for the writer before senders wait.
+pub(crate) const WRITE_QUEUE: usize = 1024;
+
+/// How much of an undecodable line goes into the log.
+const EXCERPT_BYTES: usize = 200;
+
+/// What a pending request is completed with.
+type Reply = Result<Box<RawValue>>;
+
+/// State shared by the [`Peer`] handles and the background tasks.
+pub(crate) struct Shared {
+    /// The server's name, for logs.
+    pub(crate) name: String,
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<i64, oneshot::Sender<Reply>>>,
+    /// `Some(reason)` once the transport is gone.
+    closed: watch::Sender<Option<String>>,
+}
+
+impl Shared {
+    pub(crate) fn new(name: &str) -> Self {
+        Shared {
+            name: name.to_owned(),
+            next_id: AtomicI64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            closed: watch::Sender::new(None),
+        }
+    }
+
+    fn pending(&self) -> MutexGuard<'_, HashMap<i64, oneshot::Sender<Reply>>> {
+        // The map stays consistent even if a holder panicked: every operation is one call.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take_pending(&self, id: i64) -> Option<oneshot::Sender<Reply>> {
+        self.pending().remove(&id)
+    }
+
+    fn is_closed_now(&self) -> bool {
+        self.closed.borrow().is_some()
+    }
+
+    fn closed_reason(&self) -> Option<String> {
+        self.closed.borrow().clone()
+    }
+
+    fn closed_error(&self, fallback: &str) -> Error {
+        Error::Closed { reason: self.closed_reason().unwrap_or_else(|| fallback.to_owned()) }
+    }
+
+    /// Marks the transport gone (the first reason wins) and fails every pending request.
+    ///
+    /// Requests register themselves before checking the flag, and this sets the flag before
+    /// draining, so no request can slip between the two and wait forever.
+    pub(crate) fn close(&self, reason: String) {
+        let first = self.closed.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
+        let reason = self.closed_reason().unwrap_or_default();
+        if first {
+            info!(server = %self.name, %reason, "upstream connection closed");
+        }
+        let drained: Vec<_> = self.pending().drain().collect();
+        for (id, tx) in drained {
+            if tx.send(Err(Error::Closed { reason: reason.clone() })).is_err() {
+                trace!(server = %self.name, id, "requester already gone");
+            }
+        }
+    }
+}
+
+/// A handle to a running upstream server. Cheap to clone; all clones drive the same child.
+///
+/// Dropping the last handle requests the same orderly shutdown as [`Peer::shutdown`], carried
+/// out in the background.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// Encoded lines (newline included) for the writer task.
+    out: mpsc::Sender<Vec<u8>>,
+    /// Set to `true` to request shutdown; dropping it requests shutdown as well.
+    shutdown: watch::Sender<bool>,
+    /// Becomes `true` once shutdown is complete and the child reaped.
+    done: watch::Receiver<bool>,
+    pid: Option<u32>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Peer")
+            .field("server", &self.shared.name)
+            .field("pid", &self.pid)
+            .field("closed", &self.shared.closed_reason())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Peer {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        out: mpsc::Sender<Vec<u8>>,
+        shutdown: watch::Sender<bool>,
+        done: watch::Receiver<bool>,
+        pid: Option<u32>,
+    ) -> Self {
+        Peer { inner: Arc::new(Inner { shared, out, shutdown, done, pid }) }
+    }
+
+    /// Sends a request with a fresh numeric id and waits for its response.
+    ///
+    /// - An error response is returned as [`Error::Rpc`].
+    /// - If no response arrives within `timeout`, the request is forgotten, a
+    ///   `notifications/cancelled` with reason `timeout` is sent upstream, and
+    ///   [`Error::Timeout`] is returned. (`timeout` also bounds the wait for room in the
+    ///   write queue.)
+    /// - If the returned future is dropped before it completes, a `notifications/cancelled`
+    ///   with reason `cancelled by client` is sent upstream, provided the request was sent.
+    /// - If the transport goes away meanwhile, [`Error::Closed`] is returned at once.
+    ///
+    /// `initialize` is never cancelled upstream: MCP forbids cancelling it.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        timeout: Duration,
+    ) -> Result<Box<RawValue>> {
+        let shared = &self.inner.shared;
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = oneshot::channel();
+        shared.pending().insert(id, tx);
+        let mut guard = PendingGuard { inner: &self.inner, id, method, sent: false, armed: true };
+        if shared.is_closed_now() {
+            guard.finish(None);
+            return Err(shared.closed_error("connection closed"));
+        }
+        let line = encode(&Message::Request(Request {
+            id: Id::Number(id),
+            method: method.to_owned(),
+            params,
+        }));
+        trace!(server = %shared.name, id, method, "sending request");
+        let exchange = async {
+            self.inner.send(line).await?;
+            guard.sent = true;
+            match (&mut rx).await {
+                Ok(reply) => reply,
+                Err(_) => Err(shared.closed_error("connection closed")),
+            }
+        };
+        let outcome = tokio::time::timeout(timeout, exchange).await;
+        match outcome {
+            Ok(reply) => {
+                // Completed, failed to send, or closed: in every case the entry is gone.
+                guard.finish(None);
+                reply
+            }
+            Err(_elapsed) => {
+                if guard.finish(Some("timeout")) {
+                    debug!(server = %shared.name, id, method, ?timeout, "request timed out");
+                    return Err(Error::Timeout { method: method.to_owned(), after: timeout });
+                }
+                // The reply raced the timer and is already in the channel.
+                rx.try_recv().unwrap_or_else(|_| Err(shared.closed_error("connection closed")))
+            }
+        }
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Option<Box<RawValue>>) -> Result<()> {
+        let line =
+            encode(&Message::Notification(Notification { method: method.to_owned(), params }));
+        self.inner.send(line).await
+    }
+
+    /// Answers a server-to-client request received on [`Incoming`].
+    pub async fn respond(&self, response: Response) -> Result<()> {
+        self.inner.send(encode(&Message::Response(response))).await
+    }
+
+    /// Whether the transport is gone (see [`Peer::closed`]).
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.is_closed_now()
+    }
+
+    /// Resolves once the transport is gone (the child exited, closed its stdout, or stopped
+    /// reading its stdin), with a human-readable reason such as `process exited with status 1`
+    /// or `killed by signal 9`. Any number of tasks may wait; all get the reason.
+    pub async fn closed(&self) -> String {
+        let mut rx = self.inner.shared.closed.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone().unwrap_or_default(),
+            // Unreachable while `self` holds the sender; answer sensibly anyway.
+            Err(_) => "connection dropped".to_owned(),
+        }
+    }
+
+    /// Shuts the child down in order and returns once it is reaped: close its stdin, wait up
+    /// to the shutdown grace for it to exit, send `SIGTERM` to its process group, wait the
+    /// grace again, then send `SIGKILL` to the process group. Any process left in the group
+    /// after the child is reaped is killed as well.
+    ///
+    /// Idempotent and safe to call from several tasks at once; requests still pending fail with
+    /// [`Error::Closed`].
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        let mut done = self.inner.done.clone();
+        if done.wait_for(|done| *done).await.is_err() {
+            debug!(server = %self.inner.shared.name, "supervisor ended before reporting shutdown");
+        }
+    }
+
+    /// The child's process id (also its process group id), if it was known at spawn.
+    pub fn pid(&self) -> Option<u32> {
+        self.inner.pid
+    }
+}
+
+impl Inner {
+    /// Queues one encoded line for the writer.
+    async fn send(&self, line: Vec<u8>) -> Result<()> {
+        if self.shared.is_closed_now() {
+            return Err(self.shared.closed_error("connection closed"));
+        }
+        self.out.send(line).await.map_err(|_| self.shared.closed_error("stdin is closed"))
+    }
+
+    /// Tells the server to stop working on request `id`. Best effort: never waits.
+    fn cancel(&self, id: i64, reason: &str) {
+        if self.shared.is_closed_now() {
+            return;
+        }
+        let params = serde_json::json!({ "requestId": id, "reason": reason });
+        let line =
+            encode(&Message::Notification(Notification::new(method::CANCELLED, Some(&params))));
+        match self.out.try_send(line) {
+            Ok(()) => debug!(server = %self.shared.name, id, reason, "cancelled request upstream"),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(server = %self.shared.name, id, "write queue full; cancellation not sent");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+}
+
+/// Removes a request's pending entry when the request ends, however it ends; if the caller
+/// drops the request future midway, it also cancels the request upstream.
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    id: i64,
+    method: &'a str,
+    /// Whether the request reached the write queue (and so will reach the server).
+    sent: bool,
+    armed: bool,
+}
+
+impl PendingGuard<'_> {
+    /// Removes the pending entry and, if it was still there and `cancel` is given, tells the
+    /// server. Returns whether the entry was still there (no reply had arrived).
+    fn finish(&mut self, cancel: Option<&str>) -> bool {
+        self.armed = false;
+        let was_pending = self.inner.shared.take_pending(self.id).is_some();
+        if let Some(reason) = cancel
+            && was_pending
+            && self.sent
+            && self.method != method::INITIALIZE
+        {
+            self.inner.cancel(self.id, reason);
+        }
+        was_pending
+    }
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.finish(Some("cancelled by client"));
+        }
+    }
+}
+
+/// Compact JSON plus the newline that frames it.
+fn encode(message: &Message) -> Vec<u8> {
+    let mut line = message.to_vec();
+    line.push(b'\n');
+    line
+}
+
+/// The first [`EXCERPT_BYTES`] bytes of a line, for logs.
+fn excerpt(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&line[..line.len().min(EXCERPT_BYTES)]);
+    if line.len() > EXCERPT_BYTES { format!("{text}…") } else { text.into_owned() }
+}
+
+/// Waits until shutdown is requested (or every [`Peer`] is gone, which means the same).
+pub(crate) async fn shutdown_requested(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender was dropped with the last Peer: shut down as well.
+    if rx.wait_for(|requested| *requested).await.is_err() {
+        trace!("all peers dropped");
+    }
+}
+
+/// Writes queued lines to the child's stdin until shutdown is requested, every [`Peer`] is
+/// dropped, or a write fails; then closes stdin. A write failure is reported on `broken`.
+pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+    shared: Arc<Shared>,
+    mut stdin: W,
+    mut lines: mpsc::Receiver<Vec<u8>>,
+    mut shutdown: watch::Receiver<bool>,
+    broken: oneshot::Sender<String>,
+) {
+    loop {
+        let line = tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => break,
+            line = lines.recv() => match line {
+                Some(line) => line,
+                None => break,
+            },
+        };
+        let write = async {
+            stdin.write_all(&line).await?;
+            stdin.flush().await
+        };
+        let result = tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => break,
+            result = write => result,
+        };
+        if let Err(error) = result {
+            warn!(server = %shared.name, %error, "cannot write to the upstream's stdin");
+            if broken.send(format!("cannot write to stdin: {error}")).is_err() {
+                trace!(server = %shared.name, "supervisor already gone");
+            }
+            break;
+        }
+    }
+    drop(stdin);
+    debug!(server = %shared.name, "stdin closed");
+}
+
+/// Reads the child's stdout until end of stream, routing every message; then reports `eof`.
+pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
+    shared: Arc<Shared>,
+    stdout: R,
+    max_line_bytes: usize,
+    incoming: mpsc::Sender<Message>,
+    out: mpsc::WeakSender<Vec<u8>>,
+    eof: oneshot::Sender<()>,
+) {
+    let router = Router { shared: &shared, incoming, out };
+    let mut frames = FramedRead::new(stdout, LineCodec::new(max_line_bytes));
+    while let Some(frame) = frames.next().await {
+        match frame {
+            Ok(Frame::Line(line)) => router.line(&line),
+            Ok(Frame::TooLong { len }) => warn!(
+                server = %shared.name, len, max_line_bytes,
+                "ignoring an over-long line from stdout"
+            ),
+            Err(error) => {
+                warn!(server = %shared.name, %error, "cannot read the upstream's stdout");
+                break;
+            }
+        }
+    }
+    debug!(server = %shared.name, "stdout closed");
+    if eof.send(()).is_err() {
+        trace!(server = %shared.name, "supervisor already gone");
+    }
+}
+
+/// Routes decoded messages from stdout.
+struct Router<'a> {
+    shared: &'a Shared,
+    incoming: mpsc::Sender<Message>,
+    /// Weak so that the writer ends (closing stdin) once every [`Peer`] is gone.
+    out: mpsc::WeakSender<Vec<u8>>,
+}
+
+impl Router<'_> {
+    fn line(&self, line: &[u8]) {
+        match decode(line) {
+            Ok(message) => self.message(message),
+            Err(DecodeError::Batch) => match decode_batch(line) {
+                Ok(items) => {
+                    for item in items {
+                        match item {
+                            Ok(message) => self.message(message),
+                            Err(error) => self.undecodable(line, &error),
+                        }
+                    }
+                }
+                Err(error) => self.undecodable(line, &error),
+            },
+            Err(error) => self.undecodable(line, &error),
+        }
+    }
+
+    fn undecodable(&self, line: &[u8], error: &DecodeError) {
+        warn!(
+            server = %self.shared.name, %error, line = %excerpt(line),
+            "ignoring an undecodable line from stdout"
+        );
+    }
+
+    fn message(&self, message: Message) {
+        let name = &self.shared.name;
+        match message {
+            Message::Response(response) => match response.id {
+                Some(Id::Number(id)) => match self.shared.take_pending(id) {
+                    Some(tx) => {
+                        if tx.send(response.outcome.map_err(Error::Rpc)).is_err() {
+                            trace!(server = %name, id, "requester gone before the response");
+                        }
+                    }
+                    None => debug!(server = %name, id, "dropping a response to no pending request"),
+                },
+                Some(id) => {
+                    debug!(server = %name, %id, "dropping a response to no pending request")
+                }
+                None => match response.outcome {
+                    Err(error) => {
+                        warn!(server = %name, %error, "upstream reported an error without id")
+                    }
+                    Ok(_) => debug!(server = %name, "dropping a response with a null id"),
+                },
+            },
+            Message::Request(request) if request.method == method::PING => {
+                trace!(server = %name, id = %request.id, "answering ping");
+                self.reply(Response::ok_value(request.id, &serde_json::Map::new()));
+            }
+            Message::Request(request) => {
+                let id = request.id.clone();
+                match self.incoming.try_send(Message::Request(request)) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        warn!(server = %name, %id, "incoming queue full; refusing request");
+                        let error = ErrorObject::new(INTERNAL_ERROR, "hub is overloaded");
+                        self.reply(Response::err(Some(id), error));
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        let error = ErrorObject::new(METHOD_NOT_FOUND, "method not found");
+                        self.reply(Response::err(Some(id), error));
+                    }
+                }
+            }
+            Message::Notification(notification) => {
+                match self.incoming.try_send(notification.into()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(dropped)) => warn!(
+                        server = %name, method = dropped.method().unwrap_or_default(),
+                        "incoming queue full; dropping notification"
+                    ),
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+
+    /// Sends a response from the reader itself. Never waits: a reader blocked on a full write
+    /// queue could deadlock against a child blocked on a full stdout pipe.
+    fn reply(&self, response: Response) {
+        let Some(out) = self.out.upgrade() else {
+            return;
+        };
+        if out.try_send(encode(&Message::Response(response))).is_err() {
+            warn!(server = %self.shared.name, "write queue full or closed; reply dropped");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
