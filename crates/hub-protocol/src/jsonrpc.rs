@@ -70,8 +70,8 @@ pub struct ErrorObject {
     pub code: i64,
     /// A short description.
     pub message: String,
-    /// Optional structured detail, untouched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Optional structured detail, untouched (`"data": null` stays a present `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present_raw")]
     pub data: Option<Box<RawValue>>,
 }
 
@@ -376,8 +376,8 @@ struct Envelope {
     params: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present_raw")]
     result: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    error: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "present_raw")]
+    error: Option<Box<RawValue>>,
 }
 
 /// Distinguishes a member that is present with value `null` (`Some(Value::Null)`) from an absent
@@ -487,7 +487,7 @@ fn from_envelope(env: Envelope) -> Result<Message, DecodeError> {
     };
     let outcome = match (env.result, env.error) {
         (Some(result), None) => Ok(result),
-        (None, Some(error)) => Err(serde_json::from_value::<ErrorObject>(error)
+        (None, Some(error)) => Err(serde_json::from_str::<ErrorObject>(error.get())
             .map_err(|e| invalid(id.clone(), format!("malformed \"error\" member: {e}")))?),
         (Some(_), Some(_)) => {
             return Err(invalid(
