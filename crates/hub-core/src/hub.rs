@@ -1,0 +1,583 @@
+//! The hub: owns the upstreams, keeps the registry current, answers MCP requests.
+
+use std::{
+    sync::{Arc, Mutex, RwLock},
+    time::SystemTime,
+};
+
+use hub_config::{Config, EnvSource, ServerKind};
+use hub_http::{Backend, Capabilities, Counts, HubStatus, ServerInfo, SessionInfo};
+use hub_protocol::{
+    ErrorObject, Notification, ProtocolVersion, RawValue, Request, Response,
+    jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND},
+    mcp::{
+        CallToolParams, Extra, GetPromptParams, InitializeParams, ListKind, ListPage,
+        PaginatedParams, ReadResourceParams, method,
+    },
+};
+use hub_transport::{Incoming, Peer};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tracing::{debug, info, warn};
+
+use crate::{
+    error::RouteError,
+    registry::{Contribution, Lists, Registry, assign_ids},
+    settings::Settings,
+    upstream::{self, Status},
+};
+
+/// Lifecycle of the hub as a whole (mcp-hub's `HubState` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Built, upstreams starting.
+    Starting,
+    /// Every upstream has been tried.
+    Ready,
+    /// Stopping upstreams.
+    Stopping,
+    /// Stopped.
+    Stopped,
+}
+
+impl State {
+    /// mcp-hub's spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Starting => "starting",
+            State::Ready => "ready",
+            State::Stopping => "stopping",
+            State::Stopped => "stopped",
+        }
+    }
+}
+
+/// An MCP hub. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    env: Arc<dyn EnvSource + Send + Sync>,
+    upstreams: Vec<Upstream>,
+    registry: RwLock<Arc<Registry>>,
+    notifications: broadcast::Sender<Notification>,
+    state: Mutex<State>,
+}
+
+struct Upstream {
+    id: String,
+    entry: hub_config::Server,
+    state: Mutex<UpstreamState>,
+}
+
+#[derive(Default)]
+struct UpstreamState {
+    status: Option<Status>,
+    error: Option<String>,
+    server_info: Option<Value>,
+    capabilities: Extra,
+    lists: Lists,
+    last_started: Option<SystemTime>,
+    connected_at: Option<tokio::time::Instant>,
+    peer: Option<Peer>,
+    /// Bumped on every (re)connect and stop, so a stale supervisor cannot overwrite newer state.
+    generation: u64,
+}
+
+// === impl Hub ===
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("servers", &self.inner.upstreams.len()).finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// Builds a hub from a merged config. `env` is the environment placeholders and child
+    /// processes draw from (`hub-bin` passes a snapshot of the process environment).
+    pub fn new(config: Config, env: Arc<dyn EnvSource + Send + Sync>, settings: Settings) -> Self {
+        let ids = assign_ids(config.servers.iter().map(|s| s.name.as_str()));
+        let upstreams = config
+            .servers
+            .into_iter()
+            .zip(ids)
+            .map(|(entry, id)| {
+                let status = if entry.disabled { Status::Disabled } else { Status::Disconnected };
+                let error = match &entry.kind {
+                    ServerKind::Invalid(summary) => Some(format!("invalid config: {summary}")),
+                    _ => None,
+                };
+                let state =
+                    UpstreamState { status: Some(status), error, ..UpstreamState::default() };
+                Upstream { id, entry, state: Mutex::new(state) }
+            })
+            .collect();
+        let (notifications, _) = broadcast::channel(64);
+        Hub {
+            inner: Arc::new(Inner {
+                settings,
+                env,
+                upstreams,
+                registry: RwLock::default(),
+                notifications,
+                state: Mutex::new(State::Starting),
+            }),
+        }
+    }
+
+    /// Starts every enabled upstream in parallel and returns when each has connected or failed
+    /// (each bounded by the connect timeout). A slow or failing upstream never delays the others'
+    /// appearance on `/mcp`: each one's capabilities are published as soon as it connects.
+    pub async fn start(&self) {
+        let tasks: Vec<_> = (0..self.inner.upstreams.len())
+            .filter(|&i| {
+                let u = &self.inner.upstreams[i];
+                !u.entry.disabled && !matches!(u.entry.kind, ServerKind::Invalid(_))
+            })
+            .map(|i| tokio::spawn(Inner::connect(self.inner.clone(), i)))
+            .collect();
+        for t in tasks {
+            if let Err(e) = t.await {
+                warn!(error = %e, "upstream start task failed");
+            }
+        }
+        self.inner.set_state(State::Ready);
+    }
+
+    /// Stops every upstream (close stdin, then SIGTERM, then SIGKILL to its process group).
+    pub async fn stop(&self) {
+        self.inner.set_state(State::Stopping);
+        let peers: Vec<Peer> = self
+            .inner
+            .upstreams
+            .iter()
+            .filter_map(|u| {
+                let mut st = lock(&u.state);
+                st.generation += 1;
+                if st.status == Some(Status::Connected) || st.status == Some(Status::Connecting) {
+                    st.status = Some(Status::Disconnected);
+                }
+                st.lists = Lists::default();
+                st.connected_at = None;
+                st.peer.take()
+            })
+            .collect();
+        futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
+        self.inner.rebuild();
+        self.inner.set_state(State::Stopped);
+    }
+
+    /// The hub's lifecycle state.
+    pub fn state(&self) -> State {
+        *lock(&self.inner.state)
+    }
+
+    /// Status of one upstream by config name, with its last error.
+    pub fn server_status(&self, name: &str) -> Option<(Status, Option<String>)> {
+        let u = self.inner.upstreams.iter().find(|u| u.entry.name == name)?;
+        let st = lock(&u.state);
+        Some((st.status.unwrap_or(Status::Disconnected), st.error.clone()))
+    }
+
+    /// Notifications for every client (`notifications/*/list_changed`).
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.inner.notifications.subscribe()
+    }
+
+    /// Answers one MCP request as the hub's `/mcp` endpoint would, without a session.
+    pub async fn handle(&self, request: Request) -> Response {
+        self.inner.handle(request).await
+    }
+}
+
+impl Backend for Hub {
+    fn request(
+        &self,
+        session: &SessionInfo,
+        request: Request,
+    ) -> impl Future<Output = Response> + Send {
+        debug!(session = %session.id, method = %request.method, "request");
+        let inner = self.inner.clone();
+        async move { inner.handle(request).await }
+    }
+
+    fn notification(&self, session: &SessionInfo, notification: Notification) {
+        // Cancellation and progress forwarding come with the protocol-forwarding work; until then
+        // client notifications need no action.
+        debug!(session = %session.id, method = %notification.method, "client notification");
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.inner.notifications.subscribe()
+    }
+
+    fn session_closed(&self, session: &SessionInfo) {
+        debug!(session = %session.id, "session closed");
+    }
+
+    fn status(&self) -> HubStatus {
+        self.inner.status()
+    }
+}
+
+// === impl Inner ===
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these short, non-awaiting locks leaves consistent data.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn raw(v: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).expect("a serde_json::Value always serializes")
+}
+
+impl Inner {
+    fn set_state(&self, s: State) {
+        *lock(&self.state) = s;
+    }
+
+    fn registry(&self) -> Arc<Registry> {
+        self.registry.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    async fn connect(self: Arc<Self>, idx: usize) {
+        let u = &self.upstreams[idx];
+        let generation = {
+            let mut st = lock(&u.state);
+            st.generation += 1;
+            st.status = Some(Status::Connecting);
+            st.error = None;
+            st.last_started = Some(SystemTime::now());
+            st.generation
+        };
+        let name = &u.entry.name;
+        match upstream::open(&u.entry, self.env.as_ref(), &self.settings).await {
+            Ok(c) => {
+                let info = serde_json::to_value(&c.init.server_info).ok();
+                let counts = [
+                    c.lists.tools.len(),
+                    c.lists.resources.len(),
+                    c.lists.resource_templates.len(),
+                    c.lists.prompts.len(),
+                ];
+                let current = {
+                    let mut st = lock(&u.state);
+                    let current = st.generation == generation;
+                    if current {
+                        st.status = Some(Status::Connected);
+                        st.server_info = info;
+                        st.capabilities = c.init.capabilities.clone();
+                        st.lists = c.lists;
+                        st.connected_at = Some(tokio::time::Instant::now());
+                        st.peer = Some(c.peer.clone());
+                    }
+                    current
+                };
+                if !current {
+                    // Stopped (or restarted) while starting: this connection is not wanted.
+                    c.peer.shutdown().await;
+                    return;
+                }
+                info!(
+                    server = %name,
+                    protocol = %c.init.protocol_version,
+                    tools = counts[0], resources = counts[1], resource_templates = counts[2], prompts = counts[3],
+                    "server connected"
+                );
+                self.rebuild();
+                tokio::spawn(self.clone().supervise(idx, generation, c.peer, c.incoming));
+            }
+            Err(error) => {
+                warn!(server = %name, %error, "server failed to start");
+                let mut st = lock(&u.state);
+                if st.generation == generation {
+                    st.status = Some(Status::Disconnected);
+                    st.error = Some(error);
+                }
+            }
+        }
+    }
+
+    /// Follows one connected upstream: its list_changed notifications, its requests, its exit.
+    async fn supervise(
+        self: Arc<Self>,
+        idx: usize,
+        generation: u64,
+        peer: Peer,
+        mut incoming: Incoming,
+    ) {
+        let name = self.upstreams[idx].entry.name.clone();
+        loop {
+            tokio::select! {
+                msg = incoming.recv() => match msg {
+                    Some(hub_protocol::Message::Notification(n)) => self.on_notification(idx, generation, &peer, n).await,
+                    Some(hub_protocol::Message::Request(r)) => {
+                        // The hub offers upstreams no client capabilities yet (no sampling,
+                        // elicitation or roots), so any request is a method it does not have.
+                        let e = ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {}", r.method));
+                        if let Err(error) = peer.respond(Response::err(Some(r.id), e)).await {
+                            debug!(server = %name, %error, "could not answer server request");
+                        }
+                    }
+                    Some(hub_protocol::Message::Response(_)) => {}
+                    None => break,
+                },
+                reason = peer.closed() => {
+                    self.on_closed(idx, generation, &reason);
+                    return;
+                }
+            }
+        }
+        let reason = peer.closed().await;
+        self.on_closed(idx, generation, &reason);
+    }
+
+    fn on_closed(&self, idx: usize, generation: u64, reason: &str) {
+        let u = &self.upstreams[idx];
+        {
+            let mut st = lock(&u.state);
+            if st.generation != generation {
+                return;
+            }
+            warn!(server = %u.entry.name, %reason, "server disconnected");
+            st.status = Some(Status::Disconnected);
+            st.error = Some(format!("server exited: {reason}"));
+            st.lists = Lists::default();
+            st.connected_at = None;
+            st.peer = None;
+        }
+        self.rebuild();
+    }
+
+    async fn on_notification(&self, idx: usize, generation: u64, peer: &Peer, n: Notification) {
+        let u = &self.upstreams[idx];
+        let kinds: &[ListKind] = match n.method.as_str() {
+            method::TOOLS_LIST_CHANGED => &[ListKind::Tools],
+            method::RESOURCES_LIST_CHANGED => &[ListKind::Resources, ListKind::ResourceTemplates],
+            method::PROMPTS_LIST_CHANGED => &[ListKind::Prompts],
+            method::LOG_MESSAGE => {
+                debug!(server = %u.entry.name, params = n.params.as_ref().map(|p| p.get()), "server log message");
+                return;
+            }
+            other => {
+                debug!(server = %u.entry.name, method = other, "server notification ignored");
+                return;
+            }
+        };
+        let capabilities = lock(&u.state).capabilities.clone();
+        let mut fetched = Vec::new();
+        for &kind in kinds {
+            fetched.push((
+                kind,
+                upstream::fetch_if_offered(peer, &capabilities, kind, self.settings.list_timeout)
+                    .await,
+            ));
+        }
+        {
+            let mut st = lock(&u.state);
+            if st.generation != generation {
+                return;
+            }
+            for (kind, items) in fetched {
+                *st.lists.get_mut(kind) = items;
+            }
+        }
+        self.rebuild();
+    }
+
+    /// Rebuilds the registry from every connected upstream and tells clients about each list
+    /// whose names or definitions changed.
+    fn rebuild(&self) {
+        let snapshots: Vec<(usize, Lists)> = self
+            .upstreams
+            .iter()
+            .enumerate()
+            .filter_map(|(i, u)| {
+                let st = lock(&u.state);
+                (st.status == Some(Status::Connected)).then(|| (i, st.lists.clone()))
+            })
+            .collect();
+        let new = Arc::new(Registry::build(snapshots.iter().map(|(i, lists)| Contribution {
+            server: *i,
+            id: &self.upstreams[*i].id,
+            lists,
+        })));
+        let old = {
+            let mut guard =
+                self.registry.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::replace(&mut *guard, new.clone())
+        };
+        let mut changed: Vec<&str> = Vec::new();
+        for kind in ListKind::ALL {
+            if old.get(kind).items != new.get(kind).items {
+                let m = match kind {
+                    ListKind::Tools => method::TOOLS_LIST_CHANGED,
+                    ListKind::Resources | ListKind::ResourceTemplates => {
+                        method::RESOURCES_LIST_CHANGED
+                    }
+                    ListKind::Prompts => method::PROMPTS_LIST_CHANGED,
+                };
+                if !changed.contains(&m) {
+                    changed.push(m);
+                }
+            }
+        }
+        for m in changed {
+            // An error only means that no client is connected.
+            if self.notifications.send(Notification::new(m, None)).is_err() {
+                debug!(method = m, "list changed; no client to tell");
+            }
+        }
+    }
+
+    async fn handle(&self, req: Request) -> Response {
+        let id = req.id.clone();
+        match self.dispatch(&req).await {
+            Ok(result) => Response::ok(id, result),
+            Err(e) => Response::err(Some(id), e),
+        }
+    }
+
+    async fn dispatch(&self, req: &Request) -> Result<Box<RawValue>, ErrorObject> {
+        match req.method.as_str() {
+            method::INITIALIZE => {
+                let p: InitializeParams = req.parse_params()?;
+                Ok(raw(&self.initialize_result(&p)))
+            }
+            method::PING => Ok(raw(&json!({}))),
+            m if ListKind::from_method(m).is_some() => {
+                let kind = ListKind::from_method(m).expect("checked by the guard");
+                let p: PaginatedParams = req.parse_params()?;
+                if let Some(c) = p.cursor {
+                    // The hub returns every item in one page, so it never issued a cursor.
+                    return Err(ErrorObject::new(INVALID_PARAMS, format!("invalid cursor {c:?}")));
+                }
+                let page = ListPage {
+                    items: self.registry().get(kind).items.clone(),
+                    ..ListPage::default()
+                };
+                Ok(raw(&page.to_result(kind)))
+            }
+            method::TOOLS_CALL => {
+                let mut p: CallToolParams = req.parse_params()?;
+                let target = self.target(ListKind::Tools, &p.name)?;
+                p.name = target.1;
+                match self.forward(target.0, method::TOOLS_CALL, &p).await {
+                    Ok(r) => Ok(r),
+                    Err(e) => match e.to_tool_result() {
+                        Some(result) => Ok(raw(&result)),
+                        None => Err(e.to_jsonrpc()),
+                    },
+                }
+            }
+            method::PROMPTS_GET => {
+                let mut p: GetPromptParams = req.parse_params()?;
+                let target = self.target(ListKind::Prompts, &p.name)?;
+                p.name = target.1;
+                self.forward(target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
+            }
+            method::RESOURCES_READ => {
+                let mut p: ReadResourceParams = req.parse_params()?;
+                let target = self.registry().lookup_resource(&p.uri).ok_or_else(|| {
+                    RouteError::Unknown { kind: "resource", name: p.uri.clone() }.to_jsonrpc()
+                })?;
+                p.uri = target.original;
+                self.forward(target.server, method::RESOURCES_READ, &p)
+                    .await
+                    .map_err(|e| e.to_jsonrpc())
+            }
+            other => Err(ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
+        }
+    }
+
+    fn target(&self, kind: ListKind, name: &str) -> Result<(usize, String), ErrorObject> {
+        let noun = match kind {
+            ListKind::Tools => "tool",
+            ListKind::Prompts => "prompt",
+            ListKind::Resources | ListKind::ResourceTemplates => "resource",
+        };
+        self.registry()
+            .lookup(kind, name)
+            .map(|t| (t.server, t.original.clone()))
+            .ok_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() }.to_jsonrpc())
+    }
+
+    async fn forward<P: serde::Serialize>(
+        &self,
+        server: usize,
+        m: &str,
+        params: &P,
+    ) -> Result<Box<RawValue>, RouteError> {
+        let u = &self.upstreams[server];
+        let peer = lock(&u.state).peer.clone();
+        let Some(peer) = peer else {
+            return Err(RouteError::NotConnected { server: u.entry.name.clone() });
+        };
+        let params =
+            serde_json::value::to_raw_value(params).expect("typed params always serialize");
+        peer.request(m, Some(params), self.settings.request_timeout)
+            .await
+            .map_err(|e| RouteError::from_transport(&u.entry.name, e))
+    }
+
+    fn initialize_result(&self, p: &InitializeParams) -> Value {
+        let version = ProtocolVersion::negotiate(&p.protocol_version);
+        json!({
+            "protocolVersion": version.as_str(),
+            "capabilities": {
+                "tools": {"listChanged": true},
+                "resources": {"listChanged": true},
+                "prompts": {"listChanged": true},
+            },
+            "serverInfo": {
+                "name": self.settings.implementation_name,
+                "version": self.settings.implementation_version,
+            },
+        })
+    }
+
+    fn status(&self) -> HubStatus {
+        let reg = self.registry();
+        let servers = self.upstreams.iter().map(server_info).collect();
+        HubStatus {
+            state: lock(&self.state).as_str(),
+            servers,
+            registered: Counts {
+                tools: reg.tools.items.len(),
+                resources: reg.resources.items.len(),
+                resource_templates: reg.resource_templates.items.len(),
+                prompts: reg.prompts.items.len(),
+            },
+        }
+    }
+}
+
+fn server_info(u: &Upstream) -> ServerInfo {
+    let st = lock(&u.state);
+    let items = |v: &Vec<Extra>| v.iter().cloned().map(Value::Object).collect();
+    ServerInfo {
+        name: u.entry.name.clone(),
+        display_name: u.entry.display_name.clone(),
+        description: u.entry.description.clone(),
+        transport_type: match u.entry.kind {
+            ServerKind::Remote { .. } => "sse".to_owned(),
+            _ => "stdio".to_owned(),
+        },
+        status: st.status.unwrap_or(Status::Disconnected).as_str().to_owned(),
+        error: st.error.clone(),
+        capabilities: Capabilities {
+            tools: items(&st.lists.tools),
+            resources: items(&st.lists.resources),
+            resource_templates: items(&st.lists.resource_templates),
+            prompts: items(&st.lists.prompts),
+        },
+        uptime: st.connected_at.map_or(0, |t| t.elapsed().as_secs()),
+        last_started: st.last_started.map(|t| humantime::format_rfc3339_millis(t).to_string()),
+        authorization_url: None,
+        server_info: st.server_info.clone(),
+        config_source: u.entry.config_source.clone(),
+    }
+}
