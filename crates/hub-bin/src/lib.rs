@@ -1,1 +1,10 @@
-//! hub-bin
+//! The `mcp-hub` binary: command line, config loading, logging, signals, and the bundled demo
+//! MCP server (`mcp-hub demo-server`).
+//!
+//! This is the only crate that reads the process environment or installs global state.
+
+mod cli;
+mod demo;
+mod run;
+
+pub use self::{cli::Cli, run::main};
