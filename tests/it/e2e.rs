@@ -1,0 +1,306 @@
+//! The hub binary with the bundled demo server, driven over HTTP by a hand-written Rust client.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::support::{ACCEPT, HUB, Hub, Session, demo, names};
+
+#[tokio::test]
+async fn one_endpoint_lists_calls_reads_and_gets_across_servers() {
+    let hub = Hub::start(&json!({"mcpServers": {
+        // A page size of 2 makes the hub follow nextCursor to get every item.
+        "demo": demo(&["--page-size", "2"]),
+        "second-demo": demo(&[]),
+    }}))
+    .await;
+    let mut s = Session::open(&hub).await;
+
+    let tools = s.ok("tools/list", json!({})).await;
+    let tool_names = names(&tools["tools"], "name");
+    for t in ["echo", "add", "word_count", "utc_now", "sleep", "get_env", "toggle_bonus_tool"] {
+        assert!(tool_names.contains(&format!("demo__{t}")), "{t} missing from {tool_names:?}");
+        assert!(
+            tool_names.contains(&format!("second_demo__{t}")),
+            "{t} missing from {tool_names:?}"
+        );
+    }
+    assert_eq!(tool_names.len(), 14);
+    let add = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "demo__add").unwrap();
+    assert!(add["outputSchema"].is_object(), "definitions are forwarded untouched: {add}");
+
+    let resources = s.ok("resources/list", json!({})).await;
+    assert_eq!(
+        names(&resources["resources"], "uri"),
+        ["demo__demo://readme", "second_demo__demo://readme"]
+    );
+    let templates = s.ok("resources/templates/list", json!({})).await;
+    assert_eq!(
+        names(&templates["resourceTemplates"], "uriTemplate")[0],
+        "demo__demo://greeting/{name}"
+    );
+    let prompts = s.ok("prompts/list", json!({})).await;
+    assert_eq!(names(&prompts["prompts"], "name"), ["demo__summarize", "second_demo__summarize"]);
+
+    let r = s.ok("tools/call", json!({"name": "demo__add", "arguments": {"a": 2, "b": 40}})).await;
+    assert_eq!(r["content"][0]["text"], "42");
+    assert_eq!(r["structuredContent"]["sum"], 42.0);
+    assert_eq!(
+        s.tool_text("second_demo__echo", json!({"text": "hi there"})).await,
+        (false, "hi there".to_owned())
+    );
+
+    let read = s.ok("resources/read", json!({"uri": "demo__demo://readme"})).await;
+    assert!(read["contents"][0]["text"].as_str().unwrap().contains("mcp-hub demo"), "{read}");
+    assert_eq!(read["contents"][0]["uri"], "demo://readme", "the upstream saw its own URI");
+    let expanded = s.ok("resources/read", json!({"uri": "second_demo__demo://greeting/Ada"})).await;
+    assert_eq!(expanded["contents"][0]["text"], "Hello, Ada!");
+
+    let prompt = s
+        .ok(
+            "prompts/get",
+            json!({"name": "demo__summarize", "arguments": {"text": "Rust is fast."}}),
+        )
+        .await;
+    assert!(
+        prompt["messages"][0]["content"]["text"].as_str().unwrap().ends_with("Rust is fast."),
+        "{prompt}"
+    );
+
+    // Unknown names are JSON-RPC -32602 with the name in the message.
+    for (method, params, needle) in [
+        ("tools/call", json!({"name": "demo__nope"}), "unknown tool 'demo__nope'"),
+        ("tools/call", json!({"name": "nope"}), "unknown tool 'nope'"),
+        ("prompts/get", json!({"name": "x__y"}), "unknown prompt 'x__y'"),
+        ("resources/read", json!({"uri": "nobody__file:///x"}), "unknown resource"),
+    ] {
+        let v = s.call(method, params).await;
+        assert_eq!(v["error"]["code"], -32602, "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{v}");
+    }
+    // An upstream's own JSON-RPC error is forwarded as it is.
+    let v = s.call("tools/call", json!({"name": "demo__add", "arguments": {"a": 1}})).await;
+    assert_eq!(v["error"]["code"], -32602);
+    assert!(v["error"]["message"].as_str().unwrap().contains("'b'"), "{v}");
+    // Unknown methods get an error (the Python SDK probes `server/discover` and falls back).
+    let v = s.call("server/discover", json!({})).await;
+    assert_eq!(v["error"]["code"], -32601);
+    assert_eq!(s.ok("ping", json!({})).await, json!({}));
+
+    let health: Value = reqwest::get(hub.url("/api/health")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["server_id"], "mcp-hub");
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], "4.2.1");
+    assert_eq!(health["mcpEndpoint"]["registeredCapabilities"]["tools"], 14);
+    assert_eq!(health["mcpEndpoint"]["activeClients"], 1);
+    assert_eq!(hub.stop().await, Some(0));
+}
+
+#[tokio::test]
+async fn broken_disabled_and_invalid_entries_do_not_stop_the_others() {
+    let hub = Hub::start(&json!({"mcpServers": {
+        "missing-binary": {"command": "/nonexistent/mcp-server-xyz", "args": []},
+        "off": {"command": HUB, "args": ["demo-server"], "disabled": true},
+        "typo": {"command": HUB, "args": "demo-server"},
+        "needs-var": {"command": HUB, "args": ["demo-server", "${HUB_IT_SURELY_UNSET_VAR}"]},
+        "demo": demo(&[]),
+    }}))
+    .await;
+    let missing = hub.server("missing-binary").await;
+    assert_eq!(missing["status"], "disconnected");
+    let err = missing["error"].as_str().unwrap();
+    assert!(err.contains("failed to start `/nonexistent/mcp-server-xyz`"), "{err}");
+    assert!(err.contains("No such file"), "{err}");
+    assert_eq!(hub.server("off").await["status"], "disabled");
+    let typo = hub.server("typo").await;
+    assert_eq!(typo["status"], "disconnected");
+    assert!(typo["error"].as_str().unwrap().contains("mcpServers.typo.args"), "{typo}");
+    let var = hub.server("needs-var").await;
+    assert!(
+        var["error"].as_str().unwrap().contains("'HUB_IT_SURELY_UNSET_VAR' not found"),
+        "{var}"
+    );
+
+    let d = hub.server("demo").await;
+    assert_eq!(d["status"], "connected");
+    assert_eq!(d["transportType"], "stdio");
+    assert_eq!(d["serverInfo"]["name"], "mcp-hub-demo");
+    assert_eq!(d["capabilities"]["tools"].as_array().unwrap().len(), 7);
+    assert!(d["config_source"].as_str().unwrap().ends_with(".json"));
+    assert!(d["lastStarted"].as_str().unwrap().ends_with('Z'));
+
+    let mut s = Session::open(&hub).await;
+    assert_eq!(s.tool_text("demo__echo", json!({"text": "still here"})).await.1, "still here");
+    let log = hub.log.lock().unwrap().clone();
+    assert!(log.contains("mcpServers.typo.args"), "config problems are logged: {log}");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn child_environment_is_the_allowlist_plus_the_servers_env() {
+    let hub = Hub::start(&json!({"mcpServers": {
+        "demo": {"command": HUB, "args": ["demo-server"], "env": {"GREETING": "hello ${HOME}"}},
+    }}))
+    .await;
+    let mut s = Session::open(&hub).await;
+    let home = std::env::var("HOME").unwrap();
+    assert_eq!(
+        s.tool_text("demo__get_env", json!({"name": "GREETING"})).await,
+        (false, format!("hello {home}"))
+    );
+    assert_eq!(s.tool_text("demo__get_env", json!({"name": "HOME"})).await.1, home);
+    // Cargo sets CARGO_PKG_NAME for the test process, so the hub has it; the child must not.
+    let (is_error, text) = s.tool_text("demo__get_env", json!({"name": "CARGO_PKG_NAME"})).await;
+    assert!(is_error, "the hub's other variables are not inherited: {text}");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_origin_and_protocol_version_are_enforced() {
+    let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&[])}})).await;
+    let http = reqwest::Client::new();
+    let mcp = hub.url("/mcp");
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let r = http.post(&mcp).header("accept", ACCEPT).json(&list).send().await.unwrap();
+    assert_eq!(r.status(), 400, "a session is required");
+    let r = http
+        .post(&mcp)
+        .header("accept", ACCEPT)
+        .header("mcp-session-id", "0123456789abcdef")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "unknown session");
+
+    let s = Session::open(&hub).await;
+    assert_eq!(s.id.len(), 32);
+    assert!(s.id.chars().all(|c| c.is_ascii_hexdigit()));
+    let r = http
+        .post(&mcp)
+        .header("accept", ACCEPT)
+        .header("mcp-session-id", &s.id)
+        .header("mcp-protocol-version", "1999-01-01")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "unsupported protocol version");
+    let r = http
+        .post(&mcp)
+        .header("accept", ACCEPT)
+        .header("mcp-session-id", &s.id)
+        .header("origin", "http://evil.example.com")
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "DNS-rebinding protection");
+    let r =
+        http.get(hub.url("/api/servers")).header("host", "evil.example.com").send().await.unwrap();
+    assert_eq!(r.status(), 403, "Host is checked on the REST API too");
+
+    let r = http.delete(&mcp).header("mcp-session-id", &s.id).send().await.unwrap();
+    assert!(r.status().is_success());
+    let r = s.post(&list).await;
+    assert_eq!(r.status(), 404, "a deleted session is gone");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn a_crashed_server_is_noticed_and_the_others_keep_working() {
+    let hub = Hub::start(&json!({"mcpServers": {
+        "fragile": demo(&["--test-tools"]),
+        "steady": demo(&[]),
+    }}))
+    .await;
+    let mut s = Session::open(&hub).await;
+    let (is_error, text) = s.tool_text("fragile__crash", json!({})).await;
+    assert!(is_error, "the caller gets an answer, not a hang: {text}");
+    assert!(text.contains("fragile"), "{text}");
+
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        status = hub.server("fragile").await;
+        if status["status"] == "disconnected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["status"], "disconnected", "{status}");
+    assert!(status["error"].as_str().unwrap().contains("exit"), "{status}");
+    let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
+    assert!(tools.iter().all(|t| !t.starts_with("fragile__")), "{tools:?}");
+    let v =
+        s.call("tools/call", json!({"name": "fragile__echo", "arguments": {"text": "x"}})).await;
+    assert_eq!(v["error"]["code"], -32602, "a gone server's tools are unknown: {v}");
+    assert_eq!(s.tool_text("steady__echo", json!({"text": "fine"})).await.1, "fine");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn tool_list_changes_reach_an_open_get_stream() {
+    let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&[])}})).await;
+    let mut s = Session::open(&hub).await;
+    let stream = s
+        .http
+        .get(&s.url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &s.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut body = stream.bytes_stream();
+    // Give the stream a moment to register before the change happens.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.tool_text("demo__toggle_bonus_tool", json!({})).await.1, "bonus tool added");
+    let mut seen = String::new();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if seen.contains("notifications/tools/list_changed") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(got, Ok(true), "stream so far: {seen:?}");
+    let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
+    assert!(tools.contains(&"demo__bonus".to_owned()), "{tools:?}");
+    hub.stop().await;
+}
+
+/// The direct children of `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // Fields after the parenthesised command name: state, ppid, …
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_hub_and_every_child() {
+    let hub = Hub::start(&json!({"mcpServers": {"a": demo(&[]), "b": demo(&[])}})).await;
+    let children = children_of(hub.pid());
+    assert_eq!(children.len(), 2, "one process per server: {children:?}");
+    assert_eq!(hub.stop().await, Some(0), "clean exit");
+    for pid in children {
+        let gone = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        ) || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.contains(") Z"));
+        assert!(gone, "child {pid} outlived the hub");
+    }
+}

@@ -1,0 +1,223 @@
+//! Starting the hub binary on a config, talking MCP to it, and stopping it.
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::Child,
+};
+
+pub const HUB: &str = env!("CARGO_BIN_EXE_mcp-hub-it");
+
+/// A config entry that runs the bundled demo server.
+pub fn demo(extra_args: &[&str]) -> Value {
+    let mut args = vec!["demo-server"];
+    args.extend_from_slice(extra_args);
+    json!({"command": HUB, "args": args})
+}
+
+/// A running hub process, stopped (SIGTERM, then kill) when dropped or by [`Hub::stop`].
+pub struct Hub {
+    child: Option<Child>,
+    pub base: String,
+    pub log: Arc<Mutex<String>>,
+    config: PathBuf,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Hub {
+    /// Writes `config` to a temporary file and starts the hub on a free port; returns once the
+    /// hub reports `ready` (every server tried).
+    pub async fn start(config: &Value) -> Hub {
+        let path = std::env::temp_dir().join(format!(
+            "hub-it-{}-{}.json",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        let mut child = tokio::process::Command::new(HUB)
+            .args(["--port", "0", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("hub starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<String>();
+        let stderr = child.stderr.take().unwrap();
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            let mut addr_tx = Some(addr_tx);
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("listening: MCP on http://").nth(1) {
+                    let addr = rest.split('/').next().unwrap_or_default().to_owned();
+                    if let Some(tx) = addr_tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                let mut l = log2.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let addr = tokio::time::timeout(Duration::from_secs(20), addr_rx)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("hub did not report its address; log:\n{}", log.lock().unwrap())
+            })
+            .expect("address");
+        let hub = Hub { child: Some(child), base: format!("http://{addr}"), log, config: path };
+        hub.wait_ready().await;
+        hub
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().and_then(Child::id).unwrap()
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..300 {
+            if let Ok(r) = reqwest::get(self.url("/api/health")).await
+                && let Ok(v) = r.json::<Value>().await
+                && v["state"] == "ready"
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("hub not ready after 30 s; log:\n{}", self.log.lock().unwrap());
+    }
+
+    pub async fn servers(&self) -> Vec<Value> {
+        let v: Value = reqwest::get(self.url("/api/servers")).await.unwrap().json().await.unwrap();
+        v["servers"].as_array().unwrap().clone()
+    }
+
+    pub async fn server(&self, name: &str) -> Value {
+        self.servers()
+            .await
+            .into_iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no server {name}"))
+    }
+
+    /// SIGTERM, then wait (bounded) for a clean exit; returns the exit code.
+    pub async fn stop(mut self) -> Option<i32> {
+        let mut child = self.child.take().unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        match tokio::time::timeout(Duration::from_secs(15), child.wait()).await {
+            Ok(status) => status.unwrap().code(),
+            Err(_) => {
+                let _ = child.kill().await;
+                panic!(
+                    "hub did not exit within 15 s of SIGTERM; log:\n{}",
+                    self.log.lock().unwrap()
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config);
+        if let Some(child) = &mut self.child {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+/// A streamable-HTTP MCP session driven by hand with reqwest.
+pub struct Session {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub id: String,
+    next: i64,
+}
+
+pub const ACCEPT: &str = "application/json, text/event-stream";
+
+impl Session {
+    pub async fn open(hub: &Hub) -> Session {
+        let http = reqwest::Client::new();
+        let url = hub.url("/mcp");
+        let resp = http
+            .post(&url)
+            .header("accept", ACCEPT)
+            .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "hub-it", "version": "0"}}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let id = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["result"]["protocolVersion"], "2025-11-25", "{body}");
+        let s = Session { http, url, id, next: 1 };
+        let r = s.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        assert_eq!(r.status(), 202);
+        s
+    }
+
+    pub async fn post(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(&self.url)
+            .header("accept", ACCEPT)
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends a request and returns the whole JSON-RPC response.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let resp = self
+            .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        assert_eq!(resp.status(), 200, "{method}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["id"], id);
+        v
+    }
+
+    /// The `result` of a request that must succeed.
+    pub async fn ok(&mut self, method: &str, params: Value) -> Value {
+        let v = self.call(method, params).await;
+        assert!(v.get("error").is_none(), "{method} failed: {v}");
+        v["result"].clone()
+    }
+
+    pub async fn tool_text(&mut self, name: &str, args: Value) -> (bool, String) {
+        let r = self.ok("tools/call", json!({"name": name, "arguments": args})).await;
+        let text = r["content"][0]["text"].as_str().unwrap_or_default().to_owned();
+        (r["isError"] == true, text)
+    }
+}
+
+pub fn names(list: &Value, key: &str) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|i| i[key].as_str().unwrap().to_owned()).collect()
+}
