@@ -107,6 +107,7 @@ fn test(args: &[String]) -> anyhow::Result<()> {
         let dir = peers::ensure(&root)?;
         cmd.env("HUB_IT_PEERS", dir).env("HUB_IT_REQUIRE_PEERS", "1");
     }
-    run(&mut cmd)?;
-    run(Command::new(cargo()).args(["test", "--workspace", "--doc"]))
+    // Doctests first, so the last summary printed is the main run's.
+    run(Command::new(cargo()).args(["test", "--workspace", "--doc"]))?;
+    run(&mut cmd)
 }

@@ -465,6 +465,8 @@ impl Inner {
                 let mut p: CallToolParams = req.parse_params()?;
                 let target = self.target(ListKind::Tools, &p.name)?;
                 p.name = target.1;
+                // mcp-hub sends `{}` when the client sent none; some servers require the member.
+                p.arguments.get_or_insert_with(|| json!({}));
                 match self.forward(target.0, method::TOOLS_CALL, &p).await {
                     Ok(r) => Ok(r),
                     Err(e) => match e.to_tool_result() {
@@ -477,6 +479,7 @@ impl Inner {
                 let mut p: GetPromptParams = req.parse_params()?;
                 let target = self.target(ListKind::Prompts, &p.name)?;
                 p.name = target.1;
+                p.arguments.get_or_insert_with(|| json!({}));
                 self.forward(target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
             }
             method::RESOURCES_READ => {
