@@ -24,6 +24,46 @@ mod serve;
 mod settings;
 mod upstream;
 
+/// Registry internals for `benches/routing.rs` (feature `bench-internals`); not a public API.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+#[allow(missing_docs, missing_debug_implementations, reason = "bench-only shim")]
+pub mod bench {
+    use hub_protocol::mcp::{Extra, ListKind};
+
+    use crate::registry::{self, Contribution};
+
+    pub struct Lists(registry::Lists);
+    pub struct Registry(registry::Registry);
+
+    impl Lists {
+        pub fn new(tools: Vec<Extra>, resources: Vec<Extra>) -> Self {
+            Lists(registry::Lists { tools, resources, ..Default::default() })
+        }
+    }
+
+    impl Registry {
+        /// Server `i` of `servers` gets index `i`.
+        pub fn build(servers: &[(String, Lists)]) -> Self {
+            let cs = servers.iter().enumerate();
+            Registry(registry::Registry::build(cs.map(|(server, (id, l))| Contribution {
+                server,
+                id,
+                lists: &l.0,
+            })))
+        }
+
+        pub fn lookup_tool(&self, name: &str) -> Option<(usize, &str)> {
+            let t = self.0.lookup(ListKind::Tools, name)?;
+            Some((t.server, &t.original))
+        }
+
+        pub fn lookup_resource(&self, uri: &str) -> Option<(usize, String)> {
+            self.0.lookup_resource(uri).map(|t| (t.server, t.original))
+        }
+    }
+}
+
 pub use self::{
     hub::{Hub, State},
     registry::sanitize_id,
