@@ -1,11 +1,15 @@
-//! Project automation (`cargo xtask <command>`).
+//! Project automation (`cargo xtask <command>`); every command it runs is printed first, so it
+//! can be rerun by hand.
 //!
-//! - `cargo xtask test`: installs the pinned third-party MCP peers the end-to-end tests use (if
-//!   missing), then runs every test of the workspace, doctests included.
-//! - `cargo xtask peers`: only installs the peers (into `target/peers`).
-//! - `cargo xtask latency [CALLS]`: one `tools/call` through the hub versus directly.
-//!
-//! Every command it runs is printed first, so it can be rerun by hand.
+//! - `test [--no-peers] [-- FILTER]`: installs the pinned third-party MCP peers the end-to-end
+//!   tests use (if missing), then runs every test of the workspace, doctests included.
+//! - `gates [--fast] [--only NAME]… [--skip NAME]…`: the quality gates (see `gates.rs`).
+//! - `peers`: only installs the peers (into `target/peers`).
+//! - `latency [CALLS]`: one `tools/call` through the hub versus directly.
+//! - `load [ARGS]`: the load generator (see `load.rs`).
+//! - `fuzz [--secs N]`: every fuzz target for N seconds.
+//! - `mutants`: cargo-mutants over the pure crates (informational).
+//! - `hook`: installs the git pre-commit hook (`gates --fast`).
 
 #![allow(
     clippy::print_stdout,
@@ -13,10 +17,18 @@
     clippy::disallowed_methods,
     clippy::disallowed_types,
     clippy::let_underscore_must_use
-)] // a script: best-effort cleanup results are ignored on purpose
+)] // a script: it prints, runs commands, times them; best-effort cleanup results are ignored
 
+mod coverage;
+mod deny;
+mod deps;
+mod fuzz;
+mod gates;
 mod latency;
+mod load;
 mod peers;
+mod tidy;
+mod tools;
 
 use std::{
     path::{Path, PathBuf},
@@ -26,19 +38,34 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
+const USAGE: &str = "usage: cargo xtask <test [--no-peers] [-- FILTER] | gates [--fast] [--only NAME]… [--skip NAME]… \
+                     | peers | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook>";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    let rest = args.get(1..).unwrap_or_default();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(&args[1..]),
-        Some("peers") => peers::ensure(&root()).map(|_| ()),
+        Some("test") => test(&root, rest),
+        Some("gates") => gates::gates(&root, rest),
+        Some("peers") => peers::ensure(&root).map(|_| ()),
         Some("latency") => {
-            let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5000);
-            latency::latency(&root(), n)
+            latency::latency(&root, rest.first().and_then(|n| n.parse().ok()).unwrap_or(5000))
         }
+        Some("load") => load::load(&root, rest),
+        Some("fuzz") => {
+            let secs = rest
+                .iter()
+                .skip_while(|a| *a != "--secs")
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(60);
+            fuzz::fuzz(&root, secs)
+        }
+        Some("mutants") => mutants(),
+        Some("hook") => hook(&root),
         _ => {
-            eprintln!(
-                "usage: cargo xtask <test [--no-peers] [-- <test filter>] | peers | latency [CALLS]>"
-            );
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -52,18 +79,19 @@ fn main() -> ExitCode {
 }
 
 /// The workspace root (xtask lives one level below it).
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask is inside the workspace")
         .to_path_buf()
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
-/// Runs a command in the workspace root, echoing it first; fails on a non-zero exit.
+/// Runs a command in the workspace root (unless it already has a directory), echoing it first;
+/// fails on a non-zero exit.
 pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = format!(
         "{}{} {}",
@@ -77,9 +105,12 @@ pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
         cmd.get_program().to_string_lossy(),
         cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
     );
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
     println!("$ {shown}");
     let started = Instant::now();
-    let status = cmd.current_dir(root()).status().with_context(|| format!("cannot run {shown}"))?;
+    let status = cmd.status().with_context(|| format!("cannot run {shown}"))?;
     println!("  ({:.1} s)", started.elapsed().as_secs_f64());
     if !status.success() {
         bail!("command failed ({status}): {shown}");
@@ -87,10 +118,9 @@ pub(crate) fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn test(args: &[String]) -> anyhow::Result<()> {
+pub(crate) fn test(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let no_peers = args.iter().any(|a| a == "--no-peers");
     let filter: Vec<&String> = args.iter().skip_while(|a| *a != "--").skip(1).collect();
-    let root = root();
     let nextest = Command::new(cargo())
         .args(["nextest", "--version"])
         .output()
@@ -104,10 +134,44 @@ fn test(args: &[String]) -> anyhow::Result<()> {
     }
     cmd.args(filter);
     if !no_peers {
-        let dir = peers::ensure(&root)?;
+        let dir = peers::ensure(root)?;
         cmd.env("HUB_IT_PEERS", dir).env("HUB_IT_REQUIRE_PEERS", "1");
     }
     // Doctests first, so the last summary printed is the main run's.
     run(Command::new(cargo()).args(["test", "--workspace", "--doc"]))?;
     run(&mut cmd)
+}
+
+/// Mutation testing of the pure crates; informational (prints the mutation score).
+fn mutants() -> anyhow::Result<()> {
+    tools::ensure_cargo_tool("cargo-mutants", "mutants", "27.1.0")?;
+    run(Command::new(cargo()).args([
+        "mutants",
+        "--package",
+        "hub-protocol",
+        "--package",
+        "hub-config",
+        "--timeout",
+        "120",
+        "--output",
+        "target/mutants",
+    ]))
+}
+
+/// Installs `.git/hooks/pre-commit` running the fast gates.
+fn hook(root: &Path) -> anyhow::Result<()> {
+    let hooks = root.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).context("no .git directory: run this in a git checkout")?;
+    let path = hooks.join("pre-commit");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\n# Installed by `cargo xtask hook`: fmt, clippy, tidy, layering, tests without peers.\nexec cargo xtask gates --fast\n",
+    )?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    println!(
+        "installed {} (runs `cargo xtask gates --fast`; skip once with `git commit --no-verify`)",
+        path.display()
+    );
+    Ok(())
 }
