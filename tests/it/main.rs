@@ -7,6 +7,7 @@
 // under test; best-effort cleanup results are ignored on purpose.
 #![allow(clippy::disallowed_methods, clippy::let_underscore_must_use)]
 
+mod check;
 mod e2e;
 mod python_sdk;
 mod support;

@@ -45,7 +45,13 @@ impl Hub {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
         std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
-        let mut child = tokio::process::Command::new(HUB)
+        let mut cmd = tokio::process::Command::new(HUB);
+        // Under `cargo llvm-cov` the demo servers the hub starts must write their profiles too;
+        // the hub passes children only an allowlist of its environment, plus MCP_HUB_ENV.
+        if let Ok(profile) = std::env::var("LLVM_PROFILE_FILE") {
+            cmd.env("MCP_HUB_ENV", json!({"LLVM_PROFILE_FILE": profile}).to_string());
+        }
+        let mut child = cmd
             .args(["--port", "0", "--config"])
             .arg(&path)
             .env("RUST_LOG", "info")

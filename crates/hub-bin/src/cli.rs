@@ -46,6 +46,12 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate config files without starting anything; exits non-zero on any error.
+    Check {
+        /// Config file(s), merged in order as the hub would.
+        #[arg(short, long, num_args = 1.., action = clap::ArgAction::Append, required = true)]
+        config: Vec<PathBuf>,
+    },
     /// Run the bundled demo MCP server on stdin/stdout (tools, a resource, a prompt).
     DemoServer {
         /// Items per page of each list (exercises pagination); 0 = everything in one page.
@@ -100,6 +106,14 @@ mod tests {
             cli.command,
             Some(Command::DemoServer { page_size: 2, test_tools: false })
         ));
+    }
+
+    #[test]
+    fn check_subcommand_needs_a_config() {
+        let cli =
+            Cli::try_parse_from(["mcp-hub", "check", "--config", "a.json", "b.json"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Check { ref config }) if config.len() == 2));
+        assert!(Cli::try_parse_from(["mcp-hub", "check"]).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! This is the only crate that reads the process environment or installs global state.
 
+mod check;
 mod cli;
 mod demo;
 mod run;

@@ -18,8 +18,12 @@ pub fn main() -> ExitCode {
         println!("{COMPAT_VERSION}");
         return ExitCode::SUCCESS;
     }
-    if let Some(Command::DemoServer { page_size, test_tools }) = cli.command {
-        return crate::demo::main(page_size, test_tools);
+    match &cli.command {
+        Some(Command::DemoServer { page_size, test_tools }) => {
+            return crate::demo::main(*page_size, *test_tools);
+        }
+        Some(Command::Check { config }) => return crate::check::main(config),
+        None => {}
     }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -55,9 +59,9 @@ fn env_snapshot() -> EnvMap {
 }
 
 /// Reads the config files; a missing file is skipped with a notice (as mcp-hub does).
-fn read_sources(cli: &Cli) -> anyhow::Result<Vec<Source>> {
+pub(crate) fn read_sources(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<Source>> {
     let mut sources = Vec::new();
-    for path in &cli.config {
+    for path in paths {
         let shown = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => sources.push(Source { path: shown, text }),
@@ -84,7 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "--auto-shutdown is accepted but not implemented yet (it needs the /api/events stream)"
         );
     }
-    let sources = read_sources(&cli)?;
+    let sources = read_sources(&cli.config)?;
     let config = hub_config::load(&sources).map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("invalid config:\n  {}", list.join("\n  "))
