@@ -2,6 +2,7 @@
 
 use std::{future::Future, sync::Arc};
 
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::Hub;
@@ -16,6 +17,12 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let facade = hub_http::Facade::new(hub, settings);
     let closer = facade.clone();
+    // Small responses and SSE events go out at once instead of waiting on Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, facade.router())
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -8,7 +8,8 @@
 
 use std::{
     collections::HashMap,
-    fmt,
+    fmt, io,
+    pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicI64, Ordering},
@@ -16,7 +17,7 @@ use std::{
     time::Duration,
 };
 
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use hub_protocol::{
     ErrorObject, Id, Message, Notification, RawValue, Request, Response,
     jsonrpc::{DecodeError, INTERNAL_ERROR, METHOD_NOT_FOUND, decode, decode_batch},
@@ -52,6 +53,75 @@ const EXCERPT_BYTES: usize = 200;
 
 /// What a pending request is completed with.
 type Reply = Result<Box<RawValue>>;
+
+/// The child's stdin, shared by the writer task and by requests that write to it directly.
+///
+/// Requests write from the calling task (one task hop less per call than going through the
+/// writer). A line is never left half-written by a cancelled caller: the caller only attempts one
+/// non-blocking write; whatever the pipe does not take at once is finished by a spawned task that
+/// owns the lock until the line is complete.
+pub(crate) struct Pipe {
+    stdin: Arc<tokio::sync::Mutex<Option<Pin<Box<dyn AsyncWrite + Send>>>>>,
+    /// Tells the supervisor that stdin broke (first failure only).
+    broken: Mutex<Option<oneshot::Sender<String>>>,
+}
+
+impl Pipe {
+    pub(crate) fn new(
+        stdin: impl AsyncWrite + Send + 'static,
+        broken: oneshot::Sender<String>,
+    ) -> Arc<Self> {
+        Arc::new(Pipe {
+            stdin: Arc::new(tokio::sync::Mutex::new(Some(Box::pin(stdin)))),
+            broken: Mutex::new(Some(broken)),
+        })
+    }
+
+    fn report_broken(&self, shared: &Shared, error: &io::Error) {
+        warn!(server = %shared.name, %error, "cannot write to the upstream's stdin");
+        let tx = self.broken.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(tx) = tx
+            && tx.send(format!("cannot write to stdin: {error}")).is_err()
+        {
+            trace!(server = %shared.name, "supervisor already gone");
+        }
+    }
+
+    /// Writes one line from the calling task. Cancel-safe: see the type's doc.
+    async fn write_line(self: &Arc<Self>, shared: &Arc<Shared>, line: Vec<u8>) -> Result<()> {
+        let mut guard = Arc::clone(&self.stdin).lock_owned().await;
+        let Some(stdin) = guard.as_mut() else {
+            return Err(shared.closed_error("stdin is closed"));
+        };
+        let written = match stdin.as_mut().write(&line).now_or_never() {
+            Some(Ok(0)) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Some(Ok(n)) => Ok(n),
+            Some(Err(e)) => Err(e),
+            None => Ok(0),
+        };
+        match written {
+            Ok(n) if n == line.len() => Ok(()),
+            Ok(n) => {
+                // The pipe is full: finish the line in a task that cannot be cancelled midway.
+                let (pipe, shared) = (Arc::clone(self), Arc::clone(shared));
+                tokio::spawn(async move {
+                    if let Some(stdin) = guard.as_mut()
+                        && let Err(error) = stdin.write_all(&line[n..]).await
+                    {
+                        *guard = None;
+                        pipe.report_broken(&shared, &error);
+                    }
+                });
+                Ok(())
+            }
+            Err(error) => {
+                *guard = None;
+                self.report_broken(shared, &error);
+                Err(shared.closed_error("stdin is closed"))
+            }
+        }
+    }
+}
 
 /// State shared by the [`Peer`] handles and the background tasks.
 pub(crate) struct Shared {
@@ -130,7 +200,10 @@ pub struct Peer {
 
 struct Inner {
     shared: Arc<Shared>,
-    /// Encoded lines (newline included) for the writer task.
+    /// The child's stdin, written directly by requests.
+    pipe: Arc<Pipe>,
+    /// Encoded lines (newline included) for the writer task: what must be sent without waiting
+    /// (cancellations from `Drop`).
     out: mpsc::Sender<Vec<u8>>,
     /// Set to `true` to request shutdown; dropping it requests shutdown as well.
     shutdown: watch::Sender<bool>,
@@ -152,12 +225,13 @@ impl fmt::Debug for Inner {
 impl Peer {
     pub(crate) fn new(
         shared: Arc<Shared>,
+        pipe: Arc<Pipe>,
         out: mpsc::Sender<Vec<u8>>,
         shutdown: watch::Sender<bool>,
         done: watch::Receiver<bool>,
         pid: Option<u32>,
     ) -> Self {
-        Peer { inner: Arc::new(Inner { shared, out, shutdown, done, pid }) }
+        Peer { inner: Arc::new(Inner { shared, pipe, out, shutdown, done, pid }) }
     }
 
     /// Sends a request with a fresh numeric id and waits for its response.
@@ -270,12 +344,12 @@ impl Peer {
 }
 
 impl Inner {
-    /// Queues one encoded line for the writer.
+    /// Writes one encoded line to the child's stdin.
     async fn send(&self, line: Vec<u8>) -> Result<()> {
         if self.shared.is_closed_now() {
             return Err(self.shared.closed_error("connection closed"));
         }
-        self.out.send(line).await.map_err(|_| self.shared.closed_error("stdin is closed"))
+        self.pipe.write_line(&self.shared, line).await
     }
 
     /// Tells the server to stop working on request `id`. Best effort: never waits.
@@ -353,14 +427,13 @@ pub(crate) async fn shutdown_requested(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Writes queued lines to the child's stdin until shutdown is requested, every [`Peer`] is
-/// dropped, or a write fails; then closes stdin. A write failure is reported on `broken`.
-pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+/// Writes queued lines (cancellations, answers the reader gives itself) to the child's stdin
+/// until shutdown is requested, every [`Peer`] is dropped, or a write fails; then closes stdin.
+pub(crate) async fn write_loop(
     shared: Arc<Shared>,
-    mut stdin: W,
+    pipe: Arc<Pipe>,
     mut lines: mpsc::Receiver<Vec<u8>>,
     mut shutdown: watch::Receiver<bool>,
-    broken: oneshot::Sender<String>,
 ) {
     loop {
         let line = tokio::select! {
@@ -372,23 +445,39 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
             },
         };
         let write = async {
-            stdin.write_all(&line).await?;
-            stdin.flush().await
+            let mut guard = pipe.stdin.lock().await;
+            let Some(stdin) = guard.as_mut() else { return Ok(false) };
+            match stdin.write_all(&line).await {
+                Ok(()) => Ok(true),
+                Err(error) => {
+                    *guard = None;
+                    Err(error)
+                }
+            }
         };
         let result = tokio::select! {
             biased;
             () = shutdown_requested(&mut shutdown) => break,
             result = write => result,
         };
-        if let Err(error) = result {
-            warn!(server = %shared.name, %error, "cannot write to the upstream's stdin");
-            if broken.send(format!("cannot write to stdin: {error}")).is_err() {
-                trace!(server = %shared.name, "supervisor already gone");
+        match result {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                pipe.report_broken(&shared, &error);
+                break;
             }
-            break;
         }
     }
-    drop(stdin);
+    // Close stdin. A task finishing a line into a full pipe may hold it; take it once released
+    // (the supervisor's SIGTERM/SIGKILL escalation does not wait for this).
+    match Arc::clone(&pipe.stdin).try_lock_owned() {
+        Ok(mut guard) => *guard = None,
+        Err(_) => {
+            let stdin = Arc::clone(&pipe.stdin);
+            tokio::spawn(async move { *stdin.lock().await = None });
+        }
+    }
     debug!(server = %shared.name, "stdin closed");
 }
 

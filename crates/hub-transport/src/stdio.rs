@@ -125,12 +125,12 @@ pub async fn spawn(name: &str, spec: &Spec, settings: &Settings) -> Result<(Peer
         out_tx.downgrade(),
         eof_tx,
     ));
+    let pipe = peer::Pipe::new(stdin, broken_tx);
     tokio::spawn(peer::write_loop(
         Arc::clone(&shared),
-        stdin,
+        Arc::clone(&pipe),
         out_rx,
         shutdown_rx.clone(),
-        broken_tx,
     ));
     tokio::spawn(log_stderr(name.to_owned(), stderr, settings.max_line_bytes));
     tokio::spawn(supervise(Supervisor {
@@ -143,7 +143,7 @@ pub async fn spawn(name: &str, spec: &Spec, settings: &Settings) -> Result<(Peer
         broken: broken_rx,
         done: done_tx,
     }));
-    Ok((Peer::new(shared, out_tx, shutdown_tx, done_rx, pid), incoming_rx))
+    Ok((Peer::new(shared, pipe, out_tx, shutdown_tx, done_rx, pid), incoming_rx))
 }
 
 #[allow(clippy::disallowed_methods)] // the one sanctioned spawn site
