@@ -51,6 +51,10 @@ pub enum Command {
         /// Config file(s), merged in order as the hub would.
         #[arg(short, long, num_args = 1.., action = clap::ArgAction::Append, required = true)]
         config: Vec<PathBuf>,
+        /// Also resolve every placeholder as the hub would, `${cmd: …}` commands included, and
+        /// print the result with secret values redacted.
+        #[arg(long)]
+        resolve: bool,
     },
     /// Run the bundled demo MCP server on stdin/stdout (tools, a resource, a prompt).
     DemoServer {
@@ -112,7 +116,9 @@ mod tests {
     fn check_subcommand_needs_a_config() {
         let cli =
             Cli::try_parse_from(["mcp-hub", "check", "--config", "a.json", "b.json"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Check { ref config }) if config.len() == 2));
+        assert!(
+            matches!(cli.command, Some(Command::Check { ref config, resolve: false }) if config.len() == 2)
+        );
         assert!(Cli::try_parse_from(["mcp-hub", "check"]).is_err());
     }
 

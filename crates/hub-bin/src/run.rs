@@ -22,7 +22,7 @@ pub fn main() -> ExitCode {
         Some(Command::DemoServer { page_size, test_tools }) => {
             return crate::demo::main(*page_size, *test_tools);
         }
-        Some(Command::Check { config }) => return crate::check::main(config),
+        Some(Command::Check { config, resolve }) => return crate::check::main(config, *resolve),
         None => {}
     }
     init_tracing();
@@ -53,7 +53,7 @@ fn init_tracing() {
 }
 
 /// The process environment, read once; everything downstream gets this snapshot.
-fn env_snapshot() -> EnvMap {
+pub(crate) fn env_snapshot() -> EnvMap {
     #[allow(clippy::disallowed_methods)] // hub-bin is where the process environment is read
     std::env::vars().collect()
 }
@@ -105,7 +105,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     })?;
     let bound = listener.local_addr().context("listener has no local address")?;
 
-    let settings = Settings::default();
+    let settings = Settings {
+        // mcp-hub's `${workspaceFolder}` / `${cwd}`: where the hub was started (mcphub.nvim
+        // starts it in the workspace root).
+        cwd: std::env::current_dir().ok().and_then(|p| p.to_str().map(str::to_owned)),
+        ..Settings::default()
+    };
     let hub = Arc::new(Hub::new(config, Arc::new(env_snapshot()), settings));
     let http = http_settings(&cli, bound);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -2,14 +2,15 @@
 //!
 //! The pipeline is pure: `hub-bin` reads the files and snapshots the process environment, this
 //! crate turns text into a merged [`Config`] ([`load`]) and a server entry plus an [`EnvSource`]
-//! into what to start ([`resolve_stdio`]). It never reads the process environment and never
-//! spawns anything.
+//! into what to start ([`Resolver::stdio`], [`Resolver::remote`]). It never reads the process
+//! environment and never spawns anything: `${cmd: …}` placeholders are run by a
+//! [`CommandRunner`] the caller passes in.
 //!
-//! This is the minimal slice: JSON5 files with `mcpServers` or VS Code `servers`, merged in order
-//! as mcp-hub does, per-server validation that skips a broken entry instead of failing the load,
-//! and the `${VAR}` / `${env:VAR}` / `${input:ID}` placeholders. Still to come (they are reported
-//! as errors, never silently ignored): `${cmd: …}`, VS Code predefined variables, nesting, legacy
-//! `$VAR` args, hot reload, the JSON Schema.
+//! JSON5 files with `mcpServers` or VS Code `servers` are merged in order as mcp-hub does, with
+//! per-server validation that skips a broken entry instead of failing the load. Placeholders
+//! speak mcp-hub's whole language without its defects (see the `resolve` module docs: forms,
+//! nesting, precedence, sibling `env` references, cycles). Still to come: hot reload, the JSON
+//! Schema.
 
 mod env;
 mod error;
@@ -20,5 +21,8 @@ pub use self::{
     env::{EnvMap, EnvSource, MCP_HUB_ENV},
     error::{ConfigError, FileError},
     load::{Config, Server, ServerKind, Source, load},
-    resolve::{ResolvedStdio, resolve_stdio},
+    resolve::{
+        CommandRunner, MAX_DEPTH, ResolvedRemote, ResolvedStdio, Resolver, resolve_remote,
+        resolve_stdio,
+    },
 };

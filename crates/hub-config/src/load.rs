@@ -68,6 +68,9 @@ pub enum ServerKind {
         url: String,
         /// Static request headers.
         headers: Vec<(String, String)>,
+        /// Variables usable by `url` and `headers` placeholders (mcp-hub resolves a remote
+        /// entry's `env` too); `None` copies the same-named variable from the hub's context.
+        env: Vec<(String, Option<String>)>,
     },
     /// The entry has errors (listed in [`Config::problems`]); this is their summary.
     Invalid(String),
@@ -321,7 +324,8 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
                 .into_iter()
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect();
-            Some(ServerKind::Remote { url, headers })
+            let env = c.string_map(&raw, "env");
+            Some(ServerKind::Remote { url, headers, env })
         }
     };
     let kind = match kind {

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cmd;
 mod error;
 mod hub;
 mod registry;
@@ -65,6 +66,7 @@ pub mod bench {
 }
 
 pub use self::{
+    cmd::check_stdio,
     hub::{Hub, State},
     registry::sanitize_id,
     serve::serve,

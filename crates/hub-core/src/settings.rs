@@ -22,6 +22,9 @@ pub struct Settings {
     pub implementation_version: String,
     /// Stdio transport settings.
     pub stdio: hub_transport::Settings,
+    /// The hub's working directory: `${workspaceFolder}` and `${cwd}` in the config. `None`
+    /// leaves those placeholders unresolved (an error naming them).
+    pub cwd: Option<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             implementation_name: "mcp-hub".to_owned(),
             implementation_version: env!("CARGO_PKG_VERSION").to_owned(),
             stdio: hub_transport::Settings::default(),
+            cwd: None,
         }
     }
 }

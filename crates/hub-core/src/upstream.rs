@@ -60,7 +60,7 @@ pub(crate) async fn open(
 ) -> Result<Connected, String> {
     let resolved = match &entry.kind {
         ServerKind::Stdio { .. } => {
-            hub_config::resolve_stdio(entry, env, &hub_transport::DEFAULT_INHERITED_ENV).map_err(
+            crate::cmd::resolve_stdio(entry, env, settings.cwd.as_deref()).await.map_err(
                 |errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
             )?
         }

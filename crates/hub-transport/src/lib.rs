@@ -23,6 +23,7 @@
 mod error;
 mod framing;
 mod peer;
+mod shell;
 mod stdio;
 #[cfg(test)]
 mod testing;
@@ -31,5 +32,6 @@ pub use self::{
     error::{Error, Result},
     framing::{Frame, LineCodec},
     peer::{Incoming, Peer},
+    shell::{DEFAULT_SHELL_MAX_OUTPUT, DEFAULT_SHELL_TIMEOUT, run_shell},
     stdio::{DEFAULT_INHERITED_ENV, Settings, Spec, spawn},
 };

@@ -90,7 +90,8 @@ fn remote_entries_and_disabled_and_descriptions() {
         s.kind,
         ServerKind::Remote {
             url: "https://example.com/mcp".into(),
-            headers: vec![("Authorization".into(), "Bearer x".into())]
+            headers: vec![("Authorization".into(), "Bearer x".into())],
+            env: vec![],
         }
     );
 }

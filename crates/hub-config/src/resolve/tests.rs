@@ -1,122 +1,149 @@
+//! Resolver tests. Every table goes through one funnel per shape ([`check`], [`check_env`],
+//! [`check_remote`]): input text and environment in, the exact value or the exact error messages
+//! (`<key path>: <message>`) out.
+
+use std::cell::RefCell;
+
+use serde_json::{Value, json};
+
 use super::*;
 use crate::{EnvMap, Source, load};
 
+mod cmd;
+mod env;
+mod forms;
+mod props;
+mod remote;
+mod stdio;
+
 const INHERITED: [&str; 6] = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
+const CWD: &str = "/work/proj";
+
+/// What a case expects: the resolved value, or every error as `<key path>: <message>`.
+type Expect = Result<&'static str, &'static [&'static str]>;
 
 fn env(pairs: &[(&str, &str)]) -> EnvMap {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }
 
-fn server(entry: &str) -> crate::Server {
+/// Loads one entry (a JSON value) as server `s` of `c.json`.
+fn server(entry: &Value) -> crate::Server {
     let c = load(&[Source {
         path: "c.json".into(),
-        text: format!(r#"{{"mcpServers": {{"s": {entry}}}}}"#),
+        text: json!({"mcpServers": {"s": entry}}).to_string(),
     }])
     .unwrap();
     assert!(c.problems.is_empty(), "{:?}", c.problems);
     c.servers.into_iter().next().unwrap()
 }
 
-/// The funnel: entry text + environment → resolved result or the error messages.
-fn check(entry: &str, source: &EnvMap) -> Result<ResolvedStdio, Vec<String>> {
-    resolve_stdio(&server(entry), source, &INHERITED)
-        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
+/// A fake `${cmd:}` runner: `echo X` prints X, `fail` and `timeout` fail the way the real runner
+/// reports; every call is recorded.
+#[derive(Default)]
+struct FakeRunner {
+    calls: RefCell<Vec<String>>,
+    counter: RefCell<u32>,
 }
 
-fn get<'a>(r: &'a ResolvedStdio, k: &str) -> Option<&'a str> {
-    r.env.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+impl CommandRunner for FakeRunner {
+    fn run(&self, command: &str) -> Result<String, String> {
+        self.calls.borrow_mut().push(command.to_owned());
+        if let Some(text) = command.strip_prefix("echo ") {
+            return Ok(format!("  {text}\n"));
+        }
+        match command {
+            "fail" => Err("exit status: 1; stderr: boom".to_owned()),
+            "timeout" => Err("timed out after 30s; killed".to_owned()),
+            "counter" => {
+                *self.counter.borrow_mut() += 1;
+                Ok(format!("v{}", self.counter.borrow()))
+            }
+            "pem" => Ok("-----BEGIN-----\nabc\n-----END-----\n".to_owned()),
+            _ => Err(format!("exit status: 127; stderr: sh: {command}: not found")),
+        }
+    }
 }
 
-#[test]
-fn child_env_is_allowlist_plus_hub_env_plus_server_env() {
-    let source = env(&[
-        ("HOME", "/home/u"),
-        ("PATH", "/bin"),
-        ("SECRET_OF_HUB", "nope"),
-        ("TERM", "() { :; }"),
-        ("MCP_HUB_ENV", r#"{"SHARED": "s", "input:key": "k", "N": 5}"#),
-    ]);
-    let r =
-        check(r#"{"command": "x", "env": {"OWN": "o", "SHARED": "override"}}"#, &source).unwrap();
-    assert_eq!(get(&r, "HOME"), Some("/home/u"));
-    assert_eq!(get(&r, "PATH"), Some("/bin"));
-    assert_eq!(get(&r, "SECRET_OF_HUB"), None, "the rest of the hub's env is not inherited");
-    assert_eq!(get(&r, "TERM"), None, "exported shell functions are skipped");
-    assert_eq!(get(&r, "input:key"), Some("k"));
-    assert_eq!(get(&r, "N"), Some("5"));
-    assert_eq!(get(&r, "SHARED"), Some("override"), "server env wins over MCP_HUB_ENV");
-    assert_eq!(get(&r, "OWN"), Some("o"));
+fn messages(errs: &[ConfigError]) -> Vec<String> {
+    errs.iter().map(|e| format!("{}: {}", e.path, e.message)).collect()
 }
 
-#[test]
-fn placeholders_resolve_in_command_args_env_and_cwd() {
-    let source = env(&[
-        ("TOKEN", "t0k"),
-        ("DIR", "/srv"),
-        ("HOME", "/h"),
-        ("MCP_HUB_ENV", r#"{"input:api": "A"}"#),
-    ]);
-    let r = check(
-        r#"{"command": "${DIR}/bin/srv", "args": ["--token=${env:TOKEN}", "${input:api}", "${userHome}${/}x", "keep ${ unmatched", "$plain"], "env": {"K": "pre-${TOKEN}", "COPY": null}, "cwd": "${DIR}"}"#,
-        &env(&[("COPY", "copied")].iter().copied().chain(source.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect::<Vec<_>>()),
-    )
-    .unwrap();
-    assert_eq!(r.command, "/srv/bin/srv");
-    assert_eq!(r.args, ["--token=t0k", "A", "/h/x", "keep ${ unmatched", "$plain"]);
-    assert_eq!(get(&r, "K"), Some("pre-t0k"));
-    assert_eq!(get(&r, "COPY"), Some("copied"));
-    assert_eq!(r.cwd.as_deref(), Some("/srv"));
+/// Resolves a stdio entry with the fake runner and the hub's cwd.
+fn stdio_with(
+    entry: &Value,
+    hub: &EnvMap,
+    runner: &FakeRunner,
+) -> Result<ResolvedStdio, Vec<ConfigError>> {
+    Resolver::new(hub)
+        .with_runner(runner)
+        .with_cwd(CWD)
+        .with_inherited(&INHERITED)
+        .stdio(&server(entry))
 }
 
-#[test]
-fn args_can_use_the_servers_resolved_env() {
-    let r =
-        check(r#"{"command": "x", "args": ["${LOCAL}"], "env": {"LOCAL": "from-env"}}"#, &env(&[]))
-            .unwrap();
-    assert_eq!(r.args, ["from-env"]);
+/// The funnel for single values: `input` as the only argument of a stdio entry whose `env` block
+/// is `block`, against the hub environment `hub`.
+fn check_in(input: &str, block: &Value, hub: &[(&str, &str)], expected: Expect) {
+    let entry = json!({"command": "x", "args": [input], "env": block});
+    let got = stdio_with(&entry, &env(hub), &FakeRunner::default());
+    match (got, expected) {
+        (Ok(r), Ok(want)) => assert_eq!(r.args, [want], "input {input:?}"),
+        (Err(errs), Err(want)) => assert_eq!(messages(&errs), want, "input {input:?}"),
+        (Ok(r), Err(want)) => {
+            panic!("input {input:?}: resolved to {:?}, expected errors {want:?}", r.args)
+        }
+        (Err(errs), Ok(want)) => {
+            panic!("input {input:?}: errors {:?}, expected {want:?}", messages(&errs))
+        }
+    }
 }
 
-#[test]
-fn every_problem_is_reported_with_its_path() {
-    let errs = check(
-        r#"{"command": "${NOPE_A}", "args": ["ok", "${NOPE_B}", "${cmd: echo hi}"], "env": {"E": "${NOPE_C}", "F": null}}"#,
-        &env(&[]),
-    )
-    .unwrap_err();
-    assert_eq!(errs.len(), 5, "{errs:#?}");
-    assert!(
-        errs[0].contains("mcpServers.s.env.E") && errs[0].contains("'NOPE_C' not found"),
-        "{}",
-        errs[0]
-    );
-    assert!(errs[1].contains("mcpServers.s.env.F") && errs[1].contains("'F' not found"));
-    assert!(errs[2].contains("mcpServers.s.command") && errs[2].contains("'NOPE_A'"));
-    assert!(errs[3].contains("args[1]"));
-    assert!(errs[4].contains("args[2]") && errs[4].contains("not supported yet"));
+fn check(input: &str, hub: &[(&str, &str)], expected: Expect) {
+    check_in(input, &json!({}), hub, expected);
 }
 
-#[test]
-fn line_breaks_are_refused_where_they_would_inject() {
-    let errs =
-        check(r#"{"command": "x", "args": ["${V}"]}"#, &env(&[("V", "a\n--evil")])).unwrap_err();
-    assert!(errs[0].contains("line break"), "{errs:?}");
+/// The funnel for `env` blocks: the server's resolved variables (in block order), or the errors.
+fn check_env(block: &Value, hub: &[(&str, &str)], expected: Result<&[(&str, &str)], &[&str]>) {
+    let entry = json!({"command": "x", "env": block});
+    let got = stdio_with(&entry, &env(hub), &FakeRunner::default());
+    let keys: Vec<&String> = block.as_object().unwrap().keys().collect();
+    match (got, expected) {
+        (Ok(r), Ok(want)) => {
+            let own: Vec<(&str, &str)> = r
+                .env
+                .iter()
+                .filter(|(k, _)| keys.contains(&k))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            assert_eq!(own, want, "block {block}");
+        }
+        (Err(errs), Err(want)) => assert_eq!(messages(&errs), want, "block {block}"),
+        (got, want) => {
+            panic!("block {block}: got {:?}, expected {want:?}", got.map_err(|e| messages(&e)))
+        }
+    }
 }
 
-#[test]
-fn nested_placeholders_are_reported_not_guessed() {
-    let errs =
-        check(r#"{"command": "x", "args": ["${${NAME}}"]}"#, &env(&[("NAME", "A")])).unwrap_err();
-    assert!(errs[0].contains("nested"), "{errs:?}");
-}
-
-#[test]
-fn invalid_mcp_hub_env_is_a_warning() {
-    let r = check(r#"{"command": "x"}"#, &env(&[("MCP_HUB_ENV", "not json")])).unwrap();
-    assert_eq!(r.warnings.len(), 1);
-}
-
-#[test]
-fn debug_hides_values() {
-    let r = check(r#"{"command": "x", "env": {"T": "supersecret"}}"#, &env(&[])).unwrap();
-    assert!(!format!("{r:?}").contains("supersecret"));
+/// The funnel for remote entries: `(url, headers)` or the errors.
+fn check_remote(
+    entry: &Value,
+    hub: &[(&str, &str)],
+    expected: Result<(&str, &[(&str, &str)]), &[&str]>,
+) {
+    let hub = env(hub);
+    let runner = FakeRunner::default();
+    let got =
+        resolve_remote(&server(entry), &Resolver::new(&hub).with_runner(&runner).with_cwd(CWD));
+    match (got, expected) {
+        (Ok(r), Ok((url, headers))) => {
+            assert_eq!(r.url, url, "entry {entry}");
+            let h: Vec<(&str, &str)> =
+                r.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            assert_eq!(h, headers, "entry {entry}");
+        }
+        (Err(errs), Err(want)) => assert_eq!(messages(&errs), want, "entry {entry}"),
+        (got, want) => {
+            panic!("entry {entry}: got {:?}, expected {want:?}", got.map_err(|e| messages(&e)))
+        }
+    }
 }
