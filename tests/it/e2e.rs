@@ -304,3 +304,35 @@ async fn sigterm_stops_the_hub_and_every_child() {
         assert!(gone, "child {pid} outlived the hub");
     }
 }
+
+#[tokio::test]
+async fn disabled_tools_and_prompts_are_hidden_from_mcp_but_listed_in_the_api() {
+    let mut entry = demo(&[]);
+    entry["disabled_tools"] = json!(["add", "sleep"]);
+    entry["disabled_prompts"] = json!(["summarize"]);
+    entry["disabled_resourceTemplates"] = json!(["demo://greeting/{name}"]);
+    let hub = Hub::start(&json!({"mcpServers": {"demo": entry}})).await;
+    let mut s = Session::open(&hub).await;
+    let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
+    assert!(
+        !tools.contains(&"demo__add".to_owned()) && !tools.contains(&"demo__sleep".to_owned()),
+        "{tools:?}"
+    );
+    assert!(tools.contains(&"demo__echo".to_owned()), "{tools:?}");
+    let v = s.call("tools/call", json!({"name": "demo__add", "arguments": {"a": 1, "b": 2}})).await;
+    assert_eq!(v["error"]["code"], -32602, "a hidden tool cannot be called: {v}");
+    assert!(s.ok("prompts/list", json!({})).await["prompts"].as_array().unwrap().is_empty());
+    assert!(
+        s.ok("resources/templates/list", json!({})).await["resourceTemplates"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let api = hub.server("demo").await;
+    let api_tools = names(&api["capabilities"]["tools"], "name");
+    assert!(
+        api_tools.contains(&"add".to_owned()),
+        "the editor still sees everything: {api_tools:?}"
+    );
+    hub.stop().await;
+}

@@ -20,7 +20,7 @@ mod resolve;
 pub use self::{
     env::{EnvMap, EnvSource, MCP_HUB_ENV},
     error::{ConfigError, FileError},
-    load::{Config, Server, ServerKind, Source, load},
+    load::{Config, Hidden, Server, ServerKind, Source, load},
     resolve::{
         CommandRunner, MAX_DEPTH, ResolvedRemote, ResolvedStdio, Resolver, resolve_remote,
         resolve_stdio,

@@ -42,8 +42,26 @@ pub struct Server {
     pub description: String,
     /// The file the entry came from.
     pub config_source: String,
+    /// What the hub hides from `/mcp` (mcphub.nvim's `disabled_tools`, … keys).
+    pub hidden: Hidden,
     /// The entry exactly as written, unknown keys included (`autoApprove`, `disabled_tools`, …).
     pub raw: Map<String, Value>,
+}
+
+/// Capabilities an entry hides from clients of `/mcp`: mcphub.nvim's `disabled_tools`,
+/// `disabled_prompts`, `disabled_resources` (URIs) and `disabled_resourceTemplates` (URI
+/// templates). mcp-hub leaves these to the editor (its issue #142); this hub honours them itself.
+/// `/api/servers` still lists everything, so an editor can offer to enable them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hidden {
+    /// Tool names.
+    pub tools: Vec<String>,
+    /// Prompt names.
+    pub prompts: Vec<String>,
+    /// Resource URIs.
+    pub resources: Vec<String>,
+    /// Resource template URI templates.
+    pub resource_templates: Vec<String>,
 }
 
 /// How a server is reached, with values still unresolved (placeholders are resolved at start).
@@ -200,6 +218,35 @@ impl Check<'_> {
         }
     }
 
+    fn string_list(&mut self, obj: &Map<String, Value>, key: &str) -> Vec<String> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| match v {
+                    Value::String(s) => Some(s.clone()),
+                    other => {
+                        self.err(
+                            &format!("{key}[{i}]"),
+                            format!("must be a string, found {}", type_name(other)),
+                            None,
+                        );
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                self.err(
+                    key,
+                    format!("must be an array of strings, found {}", type_name(other)),
+                    Some("write e.g. \"disabled_tools\": [\"tool_name\"]"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
     fn string_map(&mut self, obj: &Map<String, Value>, key: &str) -> Vec<(String, Option<String>)> {
         match obj.get(key) {
             None | Some(Value::Null) => Vec::new(),
@@ -259,6 +306,12 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
         }
     };
     let display_name = c.string(&raw, "name").unwrap_or_else(|| name.to_owned());
+    let hidden = Hidden {
+        tools: c.string_list(&raw, "disabled_tools"),
+        prompts: c.string_list(&raw, "disabled_prompts"),
+        resources: c.string_list(&raw, "disabled_resources"),
+        resource_templates: c.string_list(&raw, "disabled_resourceTemplates"),
+    };
     let description = c.string(&raw, "description").unwrap_or_default();
     let has_command = raw.contains_key("command");
     let has_url = raw.contains_key("url");
@@ -346,6 +399,7 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
         display_name,
         description,
         config_source,
+        hidden,
         raw,
     };
     (server, problems)

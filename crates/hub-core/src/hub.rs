@@ -397,7 +397,8 @@ impl Inner {
             .enumerate()
             .filter_map(|(i, u)| {
                 let st = lock(&u.state);
-                (st.status == Some(Status::Connected)).then(|| (i, st.lists.clone()))
+                (st.status == Some(Status::Connected))
+                    .then(|| (i, st.lists.visible(&u.entry.hidden)))
             })
             .collect();
         let new = Arc::new(Registry::build(snapshots.iter().map(|(i, lists)| Contribution {

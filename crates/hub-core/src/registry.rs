@@ -87,6 +87,32 @@ impl Lists {
         }
     }
 
+    /// The lists without what the config hides (`disabled_tools`, …): what `/mcp` offers.
+    pub(crate) fn visible(&self, hidden: &hub_config::Hidden) -> Lists {
+        let keep = |items: &Vec<Extra>, kind: ListKind, names: &[String]| -> Vec<Extra> {
+            items
+                .iter()
+                .filter(|item| {
+                    !item
+                        .get(kind.item_key())
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| names.iter().any(|h| h == n))
+                })
+                .cloned()
+                .collect()
+        };
+        Lists {
+            tools: keep(&self.tools, ListKind::Tools, &hidden.tools),
+            resources: keep(&self.resources, ListKind::Resources, &hidden.resources),
+            resource_templates: keep(
+                &self.resource_templates,
+                ListKind::ResourceTemplates,
+                &hidden.resource_templates,
+            ),
+            prompts: keep(&self.prompts, ListKind::Prompts, &hidden.prompts),
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, kind: ListKind) -> &mut Vec<Extra> {
         match kind {
             ListKind::Tools => &mut self.tools,

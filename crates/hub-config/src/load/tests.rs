@@ -172,3 +172,27 @@ fn debug_output_hides_env_values() {
     let dbg = format!("{:?}", c.servers[0]);
     assert!(!dbg.contains("supersecret"), "{dbg}");
 }
+
+#[test]
+fn disabled_capabilities_are_read_and_checked() {
+    let c = one(
+        r#"{"mcpServers": {"s": {"command": "x", "disabled_tools": ["a", "b"], "disabled_prompts": [],
+        "disabled_resources": ["file:///x"], "disabled_resourceTemplates": ["t://{id}"]}}}"#,
+    );
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let h = &c.servers[0].hidden;
+    assert_eq!(h.tools, ["a", "b"]);
+    assert!(h.prompts.is_empty());
+    assert_eq!(h.resources, ["file:///x"]);
+    assert_eq!(h.resource_templates, ["t://{id}"]);
+    check_errors(
+        r#"{"command": "x", "disabled_tools": "a"}"#,
+        &["mcpServers.bad.disabled_tools"],
+        "array of strings",
+    );
+    check_errors(
+        r#"{"command": "x", "disabled_prompts": [1]}"#,
+        &["mcpServers.bad.disabled_prompts[0]"],
+        "a number",
+    );
+}

@@ -277,8 +277,8 @@ impl<'a> Engine<'a> {
         if let Some(command) = t.strip_prefix("cmd:") {
             return self.command(command.trim(), own, depth, loc);
         }
-        if let Some((name, op, rest)) = split_operator(t) {
-            let name = self.expand(name.trim(), own, depth, loc)?;
+        if let Some((written, op, rest)) = split_operator(t) {
+            let name = self.expand(written.trim(), own, depth, loc)?;
             let name = name.strip_prefix("env:").unwrap_or(&name);
             match self.lookup(name, own) {
                 Ok(Some(v)) if !v.is_empty() => return Ok(v),
@@ -288,13 +288,18 @@ impl<'a> Engine<'a> {
             return if op == '-' {
                 self.expand(rest, own, depth, loc)
             } else {
-                Err(vec![Fail::new(format!("variable '{name}' is required: {}", rest.trim()))])
+                let shown = shown_name(written.trim(), name);
+                Err(vec![Fail::new(format!("variable {shown} is required: {}", rest.trim()))])
             };
         }
         let name = self.expand(t, own, depth, loc)?;
         let name = name.strip_prefix("env:").unwrap_or(&name);
         match self.lookup(name, own) {
             Ok(Some(v)) => Ok(v),
+            Ok(None) if t.contains("${") => Err(vec![Fail::hinted(
+                format!("variable {} not found", shown_name(t, name)),
+                "set it in the hub's environment, in MCP_HUB_ENV, or in the server's env",
+            )]),
             Ok(None) => Err(vec![missing(name)]),
             Err(f) => Err(vec![f]),
         }
@@ -325,6 +330,12 @@ impl<'a> Engine<'a> {
             Err(e) => Err(vec![Fail::new(format!("command '{written}' failed: {e}"))]),
         }
     }
+}
+
+/// How an error shows a variable's name: as written in the config when it was computed from
+/// other placeholders (the computed name may contain a secret value), else the name itself.
+fn shown_name(written: &str, name: &str) -> String {
+    if written.contains("${") { format!("named by '{written}'") } else { format!("'{name}'") }
 }
 
 fn missing(name: &str) -> Fail {

@@ -63,3 +63,25 @@ fn resource_lookup_falls_back_to_id_prefix_for_template_uris() {
     assert_eq!(reg.lookup_resource("other__file:///x"), None);
     assert_eq!(reg.lookup_resource("no-delimiter"), None);
 }
+
+#[test]
+fn hidden_capabilities_are_left_out() {
+    let lists = Lists {
+        tools: items(json!([{"name": "keep"}, {"name": "drop"}])),
+        resources: items(json!([{"uri": "a://1"}, {"uri": "a://2"}])),
+        resource_templates: items(json!([{"uriTemplate": "t://{x}"}])),
+        prompts: items(json!([{"name": "p"}])),
+    };
+    let hidden = hub_config::Hidden {
+        tools: vec!["drop".into(), "absent".into()],
+        resources: vec!["a://2".into()],
+        resource_templates: vec!["t://{x}".into()],
+        prompts: vec![],
+    };
+    let v = lists.visible(&hidden);
+    assert_eq!(v.tools, items(json!([{"name": "keep"}])));
+    assert_eq!(v.resources, items(json!([{"uri": "a://1"}])));
+    assert!(v.resource_templates.is_empty());
+    assert_eq!(v.prompts.len(), 1);
+    assert_eq!(lists.visible(&hub_config::Hidden::default()), lists);
+}

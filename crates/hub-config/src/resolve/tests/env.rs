@@ -148,7 +148,7 @@ fn cycles_are_errors_naming_the_path() {
     check_env(
         &json!({"A": "${${B}}", "B": "A"}),
         HUB,
-        Err(&["mcpServers.s.env.A: variable 'A' not found"]),
+        Err(&["mcpServers.s.env.A: variable named by '${B}' not found"]),
     );
     check_env(
         &json!({"A": "${${B}}", "B": "${A}"}),

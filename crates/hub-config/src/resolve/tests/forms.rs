@@ -104,7 +104,8 @@ fn nesting_resolves_inner_first() {
         ("x${${NAME}}y${B}", Ok("xfrom-hub-envybeta")),
         ("${env:${NAME}}", Ok("from-hub-env")),
         // A computed name never becomes a command.
-        ("${${CMDNAME}}", Err(&["mcpServers.s.args[0]: variable 'cmd: echo pwned' not found"])),
+        // A computed name is reported as written: the computed text may hold a secret value.
+        ("${${CMDNAME}}", Err(&["mcpServers.s.args[0]: variable named by '${CMDNAME}' not found"])),
         ("${${MISSING}}", Err(&["mcpServers.s.args[0]: variable 'MISSING' not found"])),
     ];
     for (input, want) in cases {
@@ -243,4 +244,17 @@ fn line_breaks_are_refused_in_fields() {
         ]
     );
     assert!(!errs[0].to_string().contains("a\nb"));
+}
+
+/// Found by the `config_resolve` fuzz target: a name computed from a secret must not be echoed.
+#[test]
+fn a_computed_name_never_shows_the_secret_it_was_built_from() {
+    let source = env(&[("SECRET", "zz-secret-value-zz")]);
+    for text in ["${SEC(cmd: echo ${SECRET}}", "${X${SECRET}:?needed}", "${${SECRET}}"] {
+        let errs = resolve_stdio(&server(&json!({"command": "x", "args": [text]})), &source, &[])
+            .unwrap_err();
+        for e in &errs {
+            assert!(!e.to_string().contains("zz-secret"), "{text}: {e}");
+        }
+    }
 }

@@ -18,6 +18,7 @@ fn resolve_arg(text: &str) -> Result<String, Vec<ConfigError>> {
         display_name: "s".into(),
         description: String::new(),
         config_source: "c.json".into(),
+        hidden: crate::Hidden::default(),
         raw: serde_json::Map::new(),
     };
     Resolver::new(&hub)
