@@ -56,10 +56,11 @@ type Reply = Result<Box<RawValue>>;
 
 /// The child's stdin, shared by the writer task and by requests that write to it directly.
 ///
-/// Requests write from the calling task (one task hop less per call than going through the
-/// writer). A line is never left half-written by a cancelled caller: the caller only attempts one
-/// non-blocking write; whatever the pipe does not take at once is finished by a spawned task that
-/// owns the lock until the line is complete.
+/// A request writes from the calling task when stdin is free (one task hop less per call than
+/// going through the writer), else it queues the line for the writer task. A line is never left
+/// half-written by a cancelled caller: the caller only attempts one non-blocking write; whatever
+/// the pipe does not take at once is finished by a spawned task that owns the lock until the
+/// line is complete.
 pub(crate) struct Pipe {
     stdin: Arc<tokio::sync::Mutex<Option<Pin<Box<dyn AsyncWrite + Send>>>>>,
     /// Tells the supervisor that stdin broke (first failure only).
@@ -87,11 +88,20 @@ impl Pipe {
         }
     }
 
-    /// Writes one line from the calling task. Cancel-safe: see the type's doc.
-    async fn write_line(self: &Arc<Self>, shared: &Arc<Shared>, line: Vec<u8>) -> Result<()> {
-        let mut guard = Arc::clone(&self.stdin).lock_owned().await;
+    /// Writes one line from the calling task if stdin is free at once, without waiting: one
+    /// non-blocking write attempt, the rest (if the pipe is full) finished by a spawned task that
+    /// holds the lock. If another writer holds stdin, the line comes back (`Err`) for the writer
+    /// queue: waiting on the lock here would make concurrent requests hand it over one wake-up
+    /// at a time (measured: half the throughput at 16 sessions), while the writer task drains
+    /// its queue in one go.
+    fn try_write_line(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        line: Vec<u8>,
+    ) -> std::result::Result<Result<()>, Vec<u8>> {
+        let Ok(mut guard) = Arc::clone(&self.stdin).try_lock_owned() else { return Err(line) };
         let Some(stdin) = guard.as_mut() else {
-            return Err(shared.closed_error("stdin is closed"));
+            return Ok(Err(shared.closed_error("stdin is closed")));
         };
         let written = match stdin.as_mut().write(&line).now_or_never() {
             Some(Ok(0)) => Err(io::Error::from(io::ErrorKind::WriteZero)),
@@ -99,7 +109,7 @@ impl Pipe {
             Some(Err(e)) => Err(e),
             None => Ok(0),
         };
-        match written {
+        Ok(match written {
             Ok(n) if n == line.len() => Ok(()),
             Ok(n) => {
                 // The pipe is full: finish the line in a task that cannot be cancelled midway.
@@ -119,7 +129,7 @@ impl Pipe {
                 self.report_broken(shared, &error);
                 Err(shared.closed_error("stdin is closed"))
             }
-        }
+        })
     }
 }
 
@@ -202,8 +212,8 @@ struct Inner {
     shared: Arc<Shared>,
     /// The child's stdin, written directly by requests.
     pipe: Arc<Pipe>,
-    /// Encoded lines (newline included) for the writer task: what must be sent without waiting
-    /// (cancellations from `Drop`).
+    /// Encoded lines (newline included) for the writer task: lines that find stdin busy, and
+    /// what must be sent without waiting (cancellations from `Drop`).
     out: mpsc::Sender<Vec<u8>>,
     /// Set to `true` to request shutdown; dropping it requests shutdown as well.
     shutdown: watch::Sender<bool>,
@@ -349,7 +359,12 @@ impl Inner {
         if self.shared.is_closed_now() {
             return Err(self.shared.closed_error("connection closed"));
         }
-        self.pipe.write_line(&self.shared, line).await
+        match self.pipe.try_write_line(&self.shared, line) {
+            Ok(result) => result,
+            Err(line) => {
+                self.out.send(line).await.map_err(|_| self.shared.closed_error("stdin is closed"))
+            }
+        }
     }
 
     /// Tells the server to stop working on request `id`. Best effort: never waits.
