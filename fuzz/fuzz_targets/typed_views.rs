@@ -79,7 +79,15 @@ fn list_page(text: &str) {
     }
 }
 
+/// serde_json's own marker key for `RawValue`: an object whose key is exactly this is read back
+/// as a raw value, not an object, by serde_json itself (a serde_json quirk, not the hub's; an
+/// upstream can only garble its own data with it). Found by this target; such inputs are skipped.
+const SERDE_RAW_MARKER: &[u8] = b"$serde_json::private::RawValue";
+
 fuzz_target!(|data: &[u8]| {
+    if data.windows(SERDE_RAW_MARKER.len()).any(|w| w == SERDE_RAW_MARKER) {
+        return;
+    }
     call_tool(data);
     initialize(data);
     if let Ok(text) = std::str::from_utf8(data) {
