@@ -10,7 +10,7 @@ use crate::{cargo, peers, run, tools};
 
 /// Minimum line coverage of the workspace, in percent. Raise it as the code matures; never lower
 /// it.
-const MIN_LINES: f64 = 80.0;
+const MIN_LINES: f64 = 85.0;
 
 /// Harness code that is not part of the product.
 const IGNORE: &str = r"(xtask|tests/src|/tests\.rs$|test_support\.rs$|testing\.rs$)";
