@@ -218,7 +218,15 @@ impl Check<'_> {
         }
     }
 
-    fn string_list(&mut self, obj: &Map<String, Value>, key: &str) -> Vec<String> {
+    /// An array of strings; `numbers` also accepts numbers as their text (people write
+    /// `"args": ["--port", 8080]`). `example` is the fix shown when the value is not an array.
+    fn string_list(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        numbers: bool,
+        example: &str,
+    ) -> Vec<String> {
         match obj.get(key) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items
@@ -226,6 +234,7 @@ impl Check<'_> {
                 .enumerate()
                 .filter_map(|(i, v)| match v {
                     Value::String(s) => Some(s.clone()),
+                    Value::Number(n) if numbers => Some(n.to_string()),
                     other => {
                         self.err(
                             &format!("{key}[{i}]"),
@@ -240,7 +249,7 @@ impl Check<'_> {
                 self.err(
                     key,
                     format!("must be an array of strings, found {}", type_name(other)),
-                    Some("write e.g. \"disabled_tools\": [\"tool_name\"]"),
+                    Some(&format!("write {example}")),
                 );
                 Vec::new()
             }
@@ -277,6 +286,9 @@ impl Check<'_> {
     }
 }
 
+/// The fix shown for a `disabled_*` list that is not an array.
+const LIST_EXAMPLE: &str = r#""disabled_tools": ["tool_name"]"#;
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -307,10 +319,10 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
     };
     let display_name = c.string(&raw, "name").unwrap_or_else(|| name.to_owned());
     let hidden = Hidden {
-        tools: c.string_list(&raw, "disabled_tools"),
-        prompts: c.string_list(&raw, "disabled_prompts"),
-        resources: c.string_list(&raw, "disabled_resources"),
-        resource_templates: c.string_list(&raw, "disabled_resourceTemplates"),
+        tools: c.string_list(&raw, "disabled_tools", false, LIST_EXAMPLE),
+        prompts: c.string_list(&raw, "disabled_prompts", false, LIST_EXAMPLE),
+        resources: c.string_list(&raw, "disabled_resources", false, LIST_EXAMPLE),
+        resource_templates: c.string_list(&raw, "disabled_resourceTemplates", false, LIST_EXAMPLE),
     };
     let description = c.string(&raw, "description").unwrap_or_default();
     let has_command = raw.contains_key("command");
@@ -339,33 +351,7 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
             {
                 c.err("command", "must not be empty", None);
             }
-            let args = match raw.get("args") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        other => {
-                            c.err(
-                                &format!("args[{i}]"),
-                                format!("must be a string, found {}", type_name(other)),
-                                None,
-                            );
-                            None
-                        }
-                    })
-                    .collect(),
-                Some(other) => {
-                    c.err(
-                        "args",
-                        format!("must be an array of strings, found {}", type_name(other)),
-                        Some("write \"args\": [\"--flag\", \"value\"]"),
-                    );
-                    Vec::new()
-                }
-            };
+            let args = c.string_list(&raw, "args", true, r#""args": ["--flag", "value"]"#);
             let env = c.string_map(&raw, "env");
             let cwd = c.string(&raw, "cwd");
             Some(ServerKind::Stdio { command, args, env, cwd })
