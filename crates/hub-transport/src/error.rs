@@ -32,9 +32,6 @@ pub enum Error {
         /// A human-readable reason such as `process exited with status 1`.
         reason: String,
     },
-    /// Reading from or writing to the child's pipes failed.
-    #[error("i/o error on the upstream pipe")]
-    Io(#[source] std::io::Error),
 }
 
 /// `Result` with this crate's [`Error`] as the default error type.

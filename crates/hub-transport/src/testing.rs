@@ -5,7 +5,7 @@ use std::{future::Future, path::PathBuf, time::Duration};
 use hub_protocol::{Message, Notification, RawValue};
 use nix::{errno::Errno, sys::signal::kill, unistd::Pid};
 
-use crate::{DEFAULT_INHERITED_ENV, Incoming, Settings, Spec};
+use crate::{DEFAULT_INHERITED_ENV, Incoming, Peer, Result, Settings, Spec, spawn};
 
 /// A scriptable fake MCP server in Python. Methods:
 ///
@@ -166,4 +166,21 @@ pub(crate) fn scratch_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hub-transport-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir is writable");
     dir
+}
+
+/// A request timeout that no test reaches.
+pub(crate) const LONG: Duration = Duration::from_secs(10);
+
+/// The fake server with one request (`hang`) in flight that it will never answer, returned once
+/// the server has confirmed receiving it.
+pub(crate) async fn fake_with_hung_request()
+-> (Peer, Incoming, tokio::task::JoinHandle<Result<Box<RawValue>>>) {
+    let (peer, mut incoming) =
+        spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
+    let hung = tokio::spawn({
+        let peer = peer.clone();
+        async move { peer.request("hang", None, LONG).await }
+    });
+    assert_eq!(next_notification(&mut incoming).await.method, "test/hanging");
+    (peer, incoming, hung)
 }

@@ -9,10 +9,11 @@ use tokio::time::Instant;
 
 use crate::{
     Error, Settings, spawn,
-    testing::{fake_server, json, next_notification, params, quick_settings, within},
+    testing::{
+        LONG, fake_server, fake_with_hung_request, json, next_notification, params, quick_settings,
+        within,
+    },
 };
-
-const LONG: Duration = Duration::from_secs(10);
 
 fn assert_send<T: Send>(_: &T) {}
 
@@ -207,13 +208,7 @@ async fn dropped_request_future_cancels_upstream() {
 
 #[tokio::test]
 async fn child_exit_fails_pending_requests_promptly() {
-    let (peer, mut incoming) =
-        spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
-    let hung = tokio::spawn({
-        let peer = peer.clone();
-        async move { peer.request("hang", None, LONG).await }
-    });
-    assert_eq!(next_notification(&mut incoming).await.method, "test/hanging");
+    let (peer, mut incoming, hung) = fake_with_hung_request().await;
     let started = Instant::now();
     let exit = within(5, peer.request("exit", params(&json!({ "code": 3 })), LONG)).await;
     let hung = within(5, hung).await.expect("task ran");

@@ -6,10 +6,11 @@ use tokio::time::Instant;
 
 use crate::{
     Error, Settings, Spec, spawn,
-    testing::{fake_server, next_notification, quick_settings, scratch_dir, sh, wait_gone, within},
+    testing::{
+        LONG, fake_with_hung_request, next_notification, quick_settings, scratch_dir, sh,
+        wait_gone, within,
+    },
 };
-
-const LONG: Duration = Duration::from_secs(10);
 
 fn spec(command: &str, args: &[&str], env: &[(&str, &str)]) -> Spec {
     Spec {
@@ -107,13 +108,7 @@ async fn shutdown_is_orderly_when_the_child_exits_on_stdin_eof() {
 
 #[tokio::test]
 async fn shutdown_fails_pending_requests_and_is_idempotent() {
-    let (peer, mut incoming) =
-        spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
-    let hung = tokio::spawn({
-        let peer = peer.clone();
-        async move { peer.request("hang", None, LONG).await }
-    });
-    assert_eq!(next_notification(&mut incoming).await.method, "test/hanging");
+    let (peer, _incoming, hung) = fake_with_hung_request().await;
     // Two concurrent calls and a third afterwards all return.
     within(5, async { tokio::join!(peer.shutdown(), peer.shutdown()) }).await;
     within(5, peer.shutdown()).await;
