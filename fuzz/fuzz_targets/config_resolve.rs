@@ -1,6 +1,8 @@
 //! Config loading and placeholder resolution on arbitrary text.
 //!
-//! Checks: no panic; every server entry comes out valid or with at least one problem naming it;
+//! Checks: no panic (parsing, validation, the `hub` settings, locating problems by line and
+//! column, diffing); every server entry comes out valid or with at least one problem naming it;
+//! every position points inside the text; a config diffed against itself has no changes;
 //! whatever resolves has no line break in its command, args or cwd, and no resolved value of a
 //! `SECRET` variable appears in any error message.
 
@@ -23,6 +25,13 @@ impl CommandRunner for Echo {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let Ok(config) = load(&[Source { path: "fuzz.json5".to_owned(), text: text.to_owned() }]) else { return };
+    let lines = text.split('\n').count();
+    for p in &config.problems {
+        if let Some((line, column)) = p.position {
+            assert!(line >= 1 && line <= lines && column >= 1, "position {line}:{column} outside the text: {p}");
+        }
+    }
+    assert!(hub_config::diff(&config, &config).is_empty(), "a config differs from itself");
     let env: EnvMap = [
         ("HOME", "/home/u"),
         ("PATH", "/bin"),

@@ -36,6 +36,12 @@ const GATES: &[Gate] = &[
     },
     Gate { name: "deps", what: "crate layering and banned dependencies", fast: true, run: deps },
     Gate {
+        name: "schema",
+        what: "config JSON Schema and its Markdown are current",
+        fast: true,
+        run: crate::schema::gate,
+    },
+    Gate {
         name: "test",
         what: "every test, with the pinned third-party peers",
         fast: false,

@@ -10,6 +10,8 @@
 //! - `fuzz [--secs N]`: every fuzz target for N seconds.
 //! - `mutants`: cargo-mutants over the pure crates (informational).
 //! - `hook`: installs the git pre-commit hook (`gates --fast`).
+//! - `schema [--check]`: writes (or checks) the config's JSON Schema and its Markdown rendering
+//!   under `docs/schema/`.
 
 #![allow(
     clippy::print_stdout,
@@ -27,6 +29,7 @@ mod gates;
 mod latency;
 mod load;
 mod peers;
+mod schema;
 mod tidy;
 mod tools;
 
@@ -39,7 +42,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: cargo xtask <test [--no-peers] [-- FILTER] | gates [--fast] [--only NAME]… [--skip NAME]… \
-                     | peers | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook>";
+                     | peers | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         }
         Some("mutants") => mutants(),
         Some("hook") => hook(&root),
+        Some("schema") => schema::schema(&root, rest),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -10,6 +10,8 @@ pub struct ConfigError {
     pub file: String,
     /// The key path, e.g. `mcpServers.github.env.GITHUB_TOKEN`.
     pub path: String,
+    /// 1-based line and column of the key in the file, when it could be found.
+    pub position: Option<(usize, usize)>,
     /// What is wrong.
     pub message: String,
     /// How to fix it.
@@ -35,6 +37,7 @@ impl ConfigError {
         ConfigError {
             file: file.to_owned(),
             path: path.into(),
+            position: None,
             message: message.into(),
             hint: None,
         }
@@ -48,7 +51,11 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.path, self.message)?;
+        write!(f, "{}", self.file)?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        write!(f, ": {}: {}", self.path, self.message)?;
         if let Some(h) = &self.hint {
             write!(f, " (hint: {h})")?;
         }
@@ -57,3 +64,16 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// How a value's type is named in messages ("found a number").
+pub(crate) fn type_name(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -7,22 +7,34 @@
 //! [`CommandRunner`] the caller passes in.
 //!
 //! JSON5 files with `mcpServers` or VS Code `servers` are merged in order as mcp-hub does, with
-//! per-server validation that skips a broken entry instead of failing the load. Placeholders
-//! speak mcp-hub's whole language without its defects (see the `resolve` module docs: forms,
-//! nesting, precedence, sibling `env` references, cycles). Still to come: hot reload, the JSON
-//! Schema.
+//! per-server validation that skips a broken entry instead of failing the load; every problem
+//! carries its file, line, column, key path and a fix. Placeholders speak mcp-hub's whole
+//! language without its defects (see the `resolve` module docs: forms, nesting, precedence,
+//! sibling `env` references, cycles). The hub's own settings are the `hub` section
+//! ([`HubSettings`]); [`config_schema`] is the JSON Schema of the whole file, generated from these
+//! types; [`diff`] compares two loads server by server for hot reload.
 
+mod diff;
 mod env;
 mod error;
 mod load;
+mod locate;
 mod resolve;
+mod schema;
+mod settings;
 
 pub use self::{
+    diff::{Changes, Modified, diff},
     env::{EnvMap, EnvSource, MCP_HUB_ENV},
     error::{ConfigError, FileError},
-    load::{Config, Hidden, Server, ServerKind, Source, load},
+    load::{
+        Config, DEV_DEFAULT_WATCH, Dev, Hidden, SERVER_KEYS, Server, ServerKind, Source, Transport,
+        load,
+    },
     resolve::{
         CommandRunner, MAX_DEPTH, ResolvedRemote, ResolvedStdio, Resolver, resolve_remote,
         resolve_stdio,
     },
+    schema::config_schema,
+    settings::{DurationValue, HttpSettings, HubSettings, StdioSettings, Timeouts, WatchSettings},
 };

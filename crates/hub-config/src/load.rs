@@ -3,7 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ConfigError, FileError};
+use crate::{
+    error::{ConfigError, FileError, type_name},
+    settings::{self, HubSettings},
+};
 
 /// One config file's text and the path it was given as.
 #[derive(Debug, Clone)]
@@ -25,6 +28,12 @@ pub struct Config {
     /// Top-level keys other than `mcpServers`, later files replacing earlier ones (kept, like
     /// mcp-hub, for the parts of the hub and the editors that read them).
     pub extra: Map<String, Value>,
+    /// The `hub` section (of the last file that has one); a key with a problem keeps its
+    /// default and is listed in [`Config::problems`].
+    pub settings: HubSettings,
+    /// Notices that change nothing (a `type` the hub ignores, as mcp-hub does): worth showing,
+    /// never a reason to skip a server or refuse a reload.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// One server entry.
@@ -79,6 +88,8 @@ pub enum ServerKind {
         env: Vec<(String, Option<String>)>,
         /// Working directory.
         cwd: Option<String>,
+        /// Dev mode: restart the server when its source files change.
+        dev: Option<Dev>,
     },
     /// A streamable-HTTP or legacy SSE server.
     Remote {
@@ -89,9 +100,53 @@ pub enum ServerKind {
         /// Variables usable by `url` and `headers` placeholders (mcp-hub resolves a remote
         /// entry's `env` too); `None` copies the same-named variable from the hub's context.
         env: Vec<(String, Option<String>)>,
+        /// Which transport to speak.
+        transport: Transport,
     },
     /// The entry has errors (listed in [`Config::problems`]); this is their summary.
     Invalid(String),
+}
+
+/// The transport of a remote server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Streamable HTTP first, falling back to legacy SSE (the spec's backwards-compatible
+    /// probing). The default, and what mcp-hub's `"type": "sse"` means (mcp-hub writes that type
+    /// for every remote server, whatever it speaks).
+    Auto,
+    /// Streamable HTTP only (`"type": "http"` / `"streamable-http"`, or `"transport":
+    /// "streamable-http"`).
+    StreamableHttp,
+    /// Legacy HTTP+SSE only (`"transport": "sse"`).
+    Sse,
+}
+
+/// mcp-hub's `dev` field: restart a stdio server when files under `cwd` matching `watch` change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dev {
+    /// `enabled`, default true (mcp-hub's normalizer meant that default but dropped it).
+    pub enabled: bool,
+    /// Glob patterns relative to `cwd`, matched on every change (mcp-hub expands them once).
+    pub watch: Vec<String>,
+    /// Absolute directory the patterns are relative to.
+    pub cwd: String,
+}
+
+/// Patterns a `dev` entry watches when it names none (mcp-hub's intended default).
+pub const DEV_DEFAULT_WATCH: [&str; 4] = ["**/*.js", "**/*.ts", "**/*.py", "**/*.json"];
+
+// === impl Transport ===
+
+impl Transport {
+    /// How `/api/servers` and logs name it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::StreamableHttp => "streamable-http",
+            Transport::Sse => "sse",
+        }
+    }
 }
 
 // === impl Server ===
@@ -123,6 +178,7 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
     let mut merged: Map<String, Value> = Map::new();
     let mut origin: Map<String, Value> = Map::new();
     let mut extra = Map::new();
+    let mut settings_source = None;
     for src in sources {
         let mut top = match parse_file(src) {
             Ok(top) => top,
@@ -133,7 +189,8 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
         };
         // VS Code's `.vscode/mcp.json` calls the map `servers`; it wins over `mcpServers` and is
         // also kept as an ordinary top-level key, as in mcp-hub.
-        let servers = match top.get("servers").or_else(|| top.get("mcpServers")) {
+        let present = |k: &str| top.get(k).filter(|v| !v.is_null());
+        let servers = match present("servers").or_else(|| present("mcpServers")) {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => {
                 file_errors.push(file_error(src, "'mcpServers' must be an object"));
@@ -148,6 +205,9 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
             }
         };
         top.remove("mcpServers");
+        if top.contains_key(settings::KEY) {
+            settings_source = Some(src.path.as_str());
+        }
         for (name, entry) in servers {
             origin.insert(name.clone(), Value::String(src.path.clone()));
             merged.insert(name, entry);
@@ -158,15 +218,30 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
         return Err(file_errors);
     }
     let mut config = Config { extra, ..Config::default() };
+    if let (Some(file), Some(value)) = (settings_source, config.extra.get(settings::KEY)) {
+        let (settings, problems) = settings::parse(file, value);
+        config.settings = settings;
+        config.problems.extend(problems);
+    }
     for (name, entry) in merged {
         let source = match origin.get(&name) {
             Some(Value::String(s)) => s.clone(),
             _ => String::new(),
         };
-        let (server, problems) = validate(&name, entry, source);
-        config.servers.push(server);
+        let (server, problems, warnings) = validate(&name, entry, source);
         config.problems.extend(problems);
+        config.warnings.extend(warnings);
+        config.servers.push(server);
     }
+    for p in config.problems.iter_mut().chain(&mut config.warnings) {
+        if let Some(src) = sources.iter().rev().find(|s| s.path == p.file) {
+            p.position = crate::locate::locate(&src.text, &p.path);
+        }
+    }
+    // In reading order: by file (as given), then by position.
+    let file_index = |f: &str| sources.iter().position(|s| s.path == f);
+    config.problems.sort_by_key(|p| (file_index(&p.file), p.position));
+    config.warnings.sort_by_key(|p| (file_index(&p.file), p.position));
     Ok(config)
 }
 
@@ -191,10 +266,11 @@ struct Check<'a> {
     file: &'a str,
     name: &'a str,
     problems: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 impl Check<'_> {
-    fn err(&mut self, key: &str, message: impl Into<String>, hint: Option<&str>) {
+    fn error(&self, key: &str, message: impl Into<String>, hint: Option<&str>) -> ConfigError {
         let path = if key.is_empty() {
             format!("mcpServers.{}", self.name)
         } else {
@@ -204,7 +280,17 @@ impl Check<'_> {
         if let Some(h) = hint {
             e = e.hint(h);
         }
+        e
+    }
+
+    fn err(&mut self, key: &str, message: impl Into<String>, hint: Option<&str>) {
+        let e = self.error(key, message, hint);
         self.problems.push(e);
+    }
+
+    fn warn(&mut self, key: &str, message: impl Into<String>, hint: Option<&str>) {
+        let e = self.error(key, message, hint);
+        self.warnings.push(e);
     }
 
     fn string(&mut self, obj: &Map<String, Value>, key: &str) -> Option<String> {
@@ -286,22 +372,37 @@ impl Check<'_> {
     }
 }
 
+/// Every server key the validator reads (the JSON Schema documents each; a test keeps the two in
+/// step). Other keys are kept untouched in [`Server::raw`].
+pub const SERVER_KEYS: [&str; 16] = [
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "headers",
+    "transport",
+    "type",
+    "disabled",
+    "name",
+    "description",
+    "dev",
+    "disabled_tools",
+    "disabled_prompts",
+    "disabled_resources",
+    "disabled_resourceTemplates",
+];
+
 /// The fix shown for a `disabled_*` list that is not an array.
 const LIST_EXAMPLE: &str = r#""disabled_tools": ["tool_name"]"#;
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<ConfigError>) {
-    let mut c = Check { file: &config_source, name, problems: Vec::new() };
+/// One entry → the server, its problems, its warnings.
+fn validate(
+    name: &str,
+    entry: Value,
+    config_source: String,
+) -> (Server, Vec<ConfigError>, Vec<ConfigError>) {
+    let mut c = Check { file: &config_source, name, problems: Vec::new(), warnings: Vec::new() };
     let (raw, is_object) = match entry {
         Value::Object(m) => (m, true),
         other => {
@@ -327,6 +428,7 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
     let description = c.string(&raw, "description").unwrap_or_default();
     let has_command = raw.contains_key("command");
     let has_url = raw.contains_key("url");
+    let declared = declared_type(&mut c, &raw);
     let kind = match (has_command, has_url) {
         (true, true) => {
             c.err(
@@ -346,6 +448,11 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
         }
         (false, false) => None,
         (true, false) => {
+            if let Some((key, t)) = declared.filter(|(_, t)| *t != Declared::Stdio) {
+                let message =
+                    format!("says {:?} but the entry has a command (a stdio server)", t.as_str());
+                contradiction(&mut c, key, message, "replace \"command\" with \"url\"");
+            }
             let command = c.string(&raw, "command").unwrap_or_default();
             if command.trim().is_empty() && !c.problems.iter().any(|p| p.path.ends_with(".command"))
             {
@@ -354,17 +461,42 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
             let args = c.string_list(&raw, "args", true, r#""args": ["--flag", "value"]"#);
             let env = c.string_map(&raw, "env");
             let cwd = c.string(&raw, "cwd");
-            Some(ServerKind::Stdio { command, args, env, cwd })
+            let dev = dev(&mut c, &raw);
+            Some(ServerKind::Stdio { command, args, env, cwd, dev })
         }
         (false, true) => {
+            let transport = match declared {
+                Some((key, Declared::Stdio)) => {
+                    let message = "says \"stdio\" but the entry has a url (a remote server)";
+                    contradiction(
+                        &mut c,
+                        key,
+                        message.to_owned(),
+                        "replace \"url\" with \"command\"",
+                    );
+                    Transport::Auto
+                }
+                Some((_, Declared::Remote(t))) => t,
+                None => Transport::Auto,
+            };
+            if raw.contains_key("dev") {
+                c.err("dev", "dev mode applies to stdio servers only", Some("remove \"dev\""));
+            }
             let url = c.string(&raw, "url").unwrap_or_default();
+            if url.trim().is_empty() && !c.problems.iter().any(|p| p.path.ends_with(".url")) {
+                c.err(
+                    "url",
+                    "must not be empty",
+                    Some("write the server's endpoint, e.g. \"https://…/mcp\""),
+                );
+            }
             let headers = c
                 .string_map(&raw, "headers")
                 .into_iter()
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect();
             let env = c.string_map(&raw, "env");
-            Some(ServerKind::Remote { url, headers, env })
+            Some(ServerKind::Remote { url, headers, env, transport })
         }
     };
     let kind = match kind {
@@ -377,7 +509,7 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
                 .join("; "),
         ),
     };
-    let problems = c.problems;
+    let (problems, warnings) = (c.problems, c.warnings);
     let server = Server {
         name: name.to_owned(),
         kind,
@@ -388,7 +520,134 @@ fn validate(name: &str, entry: Value, config_source: String) -> (Server, Vec<Con
         hidden,
         raw,
     };
-    (server, problems)
+    (server, problems, warnings)
+}
+
+/// What an entry's `transport` (or, failing that, `type`) declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Declared {
+    Stdio,
+    Remote(Transport),
+}
+
+impl Declared {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Declared::Stdio => "stdio",
+            Declared::Remote(t) => t.as_str(),
+        }
+    }
+}
+
+/// Reads `transport`, then `type`. `type` keeps the meaning other tools give it: VS Code and
+/// Claude Code write `"stdio"`, `"http"` and `"sse"`; mcp-hub writes `"sse"` for every remote
+/// server. `"sse"` in `type` therefore means "remote, negotiate", which also reaches a real
+/// legacy SSE server through the fallback; only `transport` forces one transport.
+fn declared_type(c: &mut Check<'_>, raw: &Map<String, Value>) -> Option<(&'static str, Declared)> {
+    const FIX: &str = r#"use "stdio", "streamable-http" or "sse""#;
+    if raw.get("transport").is_some_and(|v| !v.is_null()) {
+        let t = c.string(raw, "transport")?;
+        return match t.as_str() {
+            "stdio" => Some(("transport", Declared::Stdio)),
+            "streamable-http" | "http" => {
+                Some(("transport", Declared::Remote(Transport::StreamableHttp)))
+            }
+            "sse" => Some(("transport", Declared::Remote(Transport::Sse))),
+            other => {
+                c.err("transport", format!("unknown transport {other:?}"), Some(FIX));
+                None
+            }
+        };
+    }
+    let t = c.string(raw, "type")?;
+    match t.as_str() {
+        "stdio" => Some(("type", Declared::Stdio)),
+        "http" | "streamable-http" | "streamableHttp" => {
+            Some(("type", Declared::Remote(Transport::StreamableHttp)))
+        }
+        "sse" => Some(("type", Declared::Remote(Transport::Auto))),
+        other => {
+            // mcp-hub ignores `type`; an entry it starts must start here too.
+            c.warn(
+                "type",
+                format!("unknown type {other:?} is ignored; the entry's command or url decides"),
+                Some(FIX),
+            );
+            None
+        }
+    }
+}
+
+/// A declared transport that contradicts the entry: an error for our own `transport` key, a
+/// warning for `type`, which mcp-hub ignores (its configs must keep working).
+fn contradiction(c: &mut Check<'_>, key: &str, message: String, fix: &str) {
+    if key == "transport" {
+        c.err(key, message, Some(&format!("remove it, or {fix}")));
+    } else {
+        c.warn(key, format!("{message}; ignored"), Some("remove it"));
+    }
+}
+
+/// mcp-hub's `dev` object, with the defaults its normalizer meant to give.
+fn dev(c: &mut Check<'_>, raw: &Map<String, Value>) -> Option<Dev> {
+    let obj = match raw.get("dev") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            c.err(
+                "dev",
+                format!("must be an object, found {}", type_name(other)),
+                Some(r#"write "dev": { "cwd": "/abs/path/to/server", "watch": ["src/**/*.ts"] }"#),
+            );
+            return None;
+        }
+    };
+    let enabled = match obj.get("enabled") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            c.err(
+                "dev.enabled",
+                format!("must be true or false, found {}", type_name(other)),
+                None,
+            );
+            true
+        }
+    };
+    let mut watch = c.string_list(obj, "watch", false, r#""watch": ["src/**/*.ts"]"#);
+    // `string_list` reports paths relative to the entry; the list lives under `dev`.
+    for p in c.problems.iter_mut().filter(|p| p.path.contains(".watch")) {
+        if !p.path.contains(".dev.watch") {
+            p.path = p.path.replacen(".watch", ".dev.watch", 1);
+        }
+    }
+    if watch.is_empty() && obj.get("watch").is_none_or(Value::is_null) {
+        watch = DEV_DEFAULT_WATCH.map(str::to_owned).to_vec();
+    }
+    let cwd = match obj.get("cwd") {
+        Some(Value::String(s)) if std::path::Path::new(s).is_absolute() => s.clone(),
+        Some(Value::String(s)) => {
+            c.err(
+                "dev.cwd",
+                format!("must be an absolute path, found {s:?}"),
+                Some("write the full path of the server's source directory"),
+            );
+            return None;
+        }
+        Some(other) => {
+            c.err("dev.cwd", format!("must be a string, found {}", type_name(other)), None);
+            return None;
+        }
+        None => {
+            c.err(
+                "dev.cwd",
+                "is required: the directory the watch patterns are relative to",
+                Some(r#"add "cwd": "/abs/path/to/server""#),
+            );
+            return None;
+        }
+    };
+    Some(Dev { enabled, watch, cwd })
 }
 
 #[cfg(test)]

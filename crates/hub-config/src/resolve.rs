@@ -206,7 +206,7 @@ impl<'a> Resolver<'a> {
     /// Resolves a stdio entry: `env` (siblings in dependency order), then `command`, `args` and
     /// `cwd` with the resolved `env` in context. Every problem is reported.
     pub fn stdio(&self, server: &Server) -> Result<ResolvedStdio, Vec<ConfigError>> {
-        let ServerKind::Stdio { command, args, env, cwd } = &server.kind else {
+        let ServerKind::Stdio { command, args, env, cwd, .. } = &server.kind else {
             return Err(vec![not_kind(server, "not a stdio server")]);
         };
         let engine = self.engine(server, env);
@@ -246,7 +246,7 @@ impl<'a> Resolver<'a> {
     /// Resolves a remote entry: its `env` (if any, as context only), then `url` and `headers`.
     /// The URL is checked after resolution: http or https, with a host.
     pub fn remote(&self, server: &Server) -> Result<ResolvedRemote, Vec<ConfigError>> {
-        let ServerKind::Remote { url, headers, env } = &server.kind else {
+        let ServerKind::Remote { url, headers, env, .. } = &server.kind else {
             return Err(vec![not_kind(server, "not a remote (url) server")]);
         };
         let engine = self.engine(server, env);

@@ -17,7 +17,7 @@ fn json5_with_comments_trailing_commas_and_unquoted_keys() {
         },
     }"#);
     assert!(c.problems.is_empty(), "{:?}", c.problems);
-    let ServerKind::Stdio { command, args, env, cwd } = &c.servers[0].kind else { panic!() };
+    let ServerKind::Stdio { command, args, env, cwd, .. } = &c.servers[0].kind else { panic!() };
     assert_eq!(command, "demo");
     assert_eq!(args, &["x", "3"]);
     assert_eq!(
@@ -92,6 +92,7 @@ fn remote_entries_and_disabled_and_descriptions() {
             url: "https://example.com/mcp".into(),
             headers: vec![("Authorization".into(), "Bearer x".into())],
             env: vec![],
+            transport: crate::Transport::Auto,
         }
     );
 }
@@ -195,4 +196,177 @@ fn disabled_capabilities_are_read_and_checked() {
         &["mcpServers.bad.disabled_prompts[0]"],
         "a number",
     );
+}
+
+fn transport_of(entry: &str) -> crate::Transport {
+    let c = one(&format!(r#"{{"mcpServers": {{"r": {entry}}}}}"#));
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    match &c.servers[0].kind {
+        ServerKind::Remote { transport, .. } => *transport,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn type_and_transport_choose_the_remote_transport() {
+    use crate::Transport::{Auto, Sse, StreamableHttp};
+    let url = r#""url": "http://h/mcp""#;
+    assert_eq!(transport_of(&format!("{{{url}}}")), Auto);
+    // mcp-hub writes "type": "sse" for every remote server: it must keep meaning "negotiate".
+    assert_eq!(transport_of(&format!(r#"{{{url}, "type": "sse"}}"#)), Auto);
+    assert_eq!(transport_of(&format!(r#"{{{url}, "type": "http"}}"#)), StreamableHttp);
+    assert_eq!(transport_of(&format!(r#"{{{url}, "type": "streamable-http"}}"#)), StreamableHttp);
+    assert_eq!(transport_of(&format!(r#"{{{url}, "transport": "sse"}}"#)), Sse);
+    assert_eq!(transport_of(&format!(r#"{{{url}, "transport": "http"}}"#)), StreamableHttp);
+    // `transport` wins over `type`.
+    assert_eq!(transport_of(&format!(r#"{{{url}, "type": "http", "transport": "sse"}}"#)), Sse);
+    let c =
+        one(r#"{"mcpServers": {"s": {"command": "x", "type": "stdio", "transport": "stdio"}}}"#);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+}
+
+#[test]
+fn a_transport_that_contradicts_the_entry_is_an_error() {
+    check_errors(
+        r#"{"command": "x", "transport": "sse"}"#,
+        &["mcpServers.bad.transport"],
+        "stdio server",
+    );
+    check_errors(
+        r#"{"url": "http://h", "transport": "stdio"}"#,
+        &["mcpServers.bad.transport"],
+        "has a url",
+    );
+    check_errors(
+        r#"{"url": "http://h", "transport": "ws"}"#,
+        &["mcpServers.bad.transport"],
+        "unknown transport \"ws\"",
+    );
+    check_errors(r#"{"url": "http://h", "type": 3}"#, &["mcpServers.bad.type"], "must be a string");
+    check_errors(r#"{"url": ""}"#, &["mcpServers.bad.url"], "must not be empty");
+    check_errors(r#"{"url": null}"#, &["mcpServers.bad.url"], "must not be empty");
+}
+
+#[test]
+fn a_type_mcp_hub_would_ignore_is_only_a_warning() {
+    // mcp-hub overwrites `type`; an entry it starts must start here too.
+    for (entry, needle) in [
+        (r#"{"command": "x", "type": "http"}"#, "has a command (a stdio server); ignored"),
+        (r#"{"url": "http://h/mcp", "type": "stdio"}"#, "has a url (a remote server); ignored"),
+        (
+            r#"{"url": "http://h/mcp", "type": "websocket"}"#,
+            "unknown type \"websocket\" is ignored",
+        ),
+    ] {
+        let c = one(&format!(r#"{{"mcpServers": {{"s": {entry}}}}}"#));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.servers[0].is_valid());
+        assert_eq!(c.warnings.len(), 1, "{entry}");
+        assert!(c.warnings[0].to_string().contains(needle), "{}", c.warnings[0]);
+        assert_eq!(c.warnings[0].path, "mcpServers.s.type");
+        assert_eq!(c.warnings[0].position, Some((1, 22 + entry.find("\"type\"").unwrap())));
+    }
+    let c = one(r#"{"mcpServers": {"s": {"url": "http://h/mcp", "type": "websocket"}}}"#);
+    let ServerKind::Remote { transport, .. } = c.servers[0].kind else { panic!() };
+    assert_eq!(transport, crate::Transport::Auto);
+}
+
+#[test]
+fn null_means_absent_for_servers_and_dev_watch() {
+    let c = one(r#"{"servers": null, "mcpServers": {"m": {"command": "y"}}}"#);
+    assert_eq!(c.servers[0].name, "m");
+    let c = one(r#"{"mcpServers": {"s": {"command": "x", "dev": {"cwd": "/s", "watch": null}}}}"#);
+    let ServerKind::Stdio { dev: Some(dev), .. } = &c.servers[0].kind else { panic!() };
+    assert_eq!(dev.watch, crate::DEV_DEFAULT_WATCH);
+}
+
+#[test]
+fn dev_mode_defaults_and_checks() {
+    let c = one(r#"{"mcpServers": {"s": {"command": "x", "dev": {"cwd": "/src"}}}}"#);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let ServerKind::Stdio { dev: Some(dev), .. } = &c.servers[0].kind else { panic!() };
+    assert!(dev.enabled, "enabled defaults to true (mcp-hub needs it spelled out)");
+    assert_eq!(dev.watch, crate::DEV_DEFAULT_WATCH);
+    assert_eq!(dev.cwd, "/src");
+    let c = one(
+        r#"{"mcpServers": {"s": {"command": "x", "dev": {"cwd": "/src", "enabled": false, "watch": ["*.rs"]}}}}"#,
+    );
+    let ServerKind::Stdio { dev: Some(dev), .. } = &c.servers[0].kind else { panic!() };
+    assert_eq!((dev.enabled, dev.watch.as_slice()), (false, &["*.rs".to_owned()][..]));
+
+    check_errors(r#"{"command": "x", "dev": {}}"#, &["mcpServers.bad.dev.cwd"], "is required");
+    check_errors(
+        r#"{"command": "x", "dev": {"cwd": "rel"}}"#,
+        &["mcpServers.bad.dev.cwd"],
+        "absolute",
+    );
+    check_errors(r#"{"command": "x", "dev": true}"#, &["mcpServers.bad.dev"], "must be an object");
+    check_errors(
+        r#"{"command": "x", "dev": {"cwd": "/s", "enabled": "yes", "watch": "*.js"}}"#,
+        &["mcpServers.bad.dev.enabled", "mcpServers.bad.dev.watch"],
+        "array of strings",
+    );
+    check_errors(
+        r#"{"command": "x", "dev": {"cwd": "/s", "watch": [1]}}"#,
+        &["mcpServers.bad.dev.watch[0]"],
+        "a number",
+    );
+    check_errors(
+        r#"{"url": "http://h", "dev": {"cwd": "/s"}}"#,
+        &["mcpServers.bad.dev"],
+        "stdio servers only",
+    );
+}
+
+#[test]
+fn settings_problems_are_reported_from_the_file_that_set_them() {
+    let c = load(&[
+        src("global.json", r#"{"mcpServers": {}, "hub": {"timeouts": {"request": "x"}}}"#),
+        src("project.json", r#"{"mcpServers": {}, "hub": {"timeouts": {"list": "y"}}}"#),
+    ])
+    .unwrap();
+    // The later file replaces the whole section, as for every top-level key.
+    let shown: Vec<_> = c.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].starts_with("project.json:1:41: hub.timeouts.list: invalid duration"),
+        "{shown:?}"
+    );
+}
+
+/// The whole report for a file with many mistakes, as `mcp-hub check` and the log show it.
+#[test]
+fn error_report_for_a_file_with_many_mistakes() {
+    let text = r#"{
+  // A config with one mistake of each kind; the good server must survive.
+  "$schema": "../docs/schema/config.schema.json",
+  mcpServers: {
+    good: { command: "npx", args: ["-y", "@modelcontextprotocol/server-everything"] },
+    "no-kind": { args: ["x"] },
+    both: { command: "x", url: "http://h/mcp" },
+    types: {
+      command: 42,
+      args: ["ok", { bad: true }],
+      env: { TOKEN: ["nested"] },
+      disabled: "no",
+      disabled_tools: "one",
+    },
+    remote: { url: "http://h/mcp", transport: "stdio", headers: { Authorization: 1.5e9, X: {} } },
+    typed: { command: "x", type: "http" },
+    dev: { command: "node", dev: { cwd: "src", enabled: 1 } },
+    notobject: [],
+  },
+  hub: {
+    timeouts: { request: "soon", conect: "1s" },
+    http: { maxSessions: -1 },
+    telemetry: {},
+  },
+}
+"#;
+    let c = load(&[src("many.json5", text)]).unwrap();
+    let mut report: String = c.problems.iter().map(|p| format!("{p}\n")).collect();
+    report.extend(c.warnings.iter().map(|w| format!("warning: {w}\n")));
+    insta::assert_snapshot!(report);
+    let good = c.servers.iter().find(|s| s.name == "good").unwrap();
+    assert!(matches!(good.kind, ServerKind::Stdio { .. }));
 }

@@ -13,6 +13,7 @@ fn resolve_arg(text: &str) -> Result<String, Vec<ConfigError>> {
             args: vec![text.to_owned()],
             env: vec![("E".into(), Some(text.to_owned())), ("A".into(), None)],
             cwd: Some(text.to_owned()),
+            dev: None,
         },
         disabled: false,
         display_name: "s".into(),
