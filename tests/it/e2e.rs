@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::{ACCEPT, HUB, Hub, Session, demo, names};
@@ -243,32 +242,10 @@ async fn a_crashed_server_is_noticed_and_the_others_keep_working() {
 async fn tool_list_changes_reach_an_open_get_stream() {
     let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&[])}})).await;
     let mut s = Session::open(&hub).await;
-    let stream = s
-        .http
-        .get(&s.url)
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &s.id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-    let mut body = stream.bytes_stream();
-    // Give the stream a moment to register before the change happens.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut stream = s.open_stream().await;
     assert_eq!(s.tool_text("demo__toggle_bonus_tool", json!({})).await.1, "bonus tool added");
-    let mut seen = String::new();
-    let got = tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = body.next().await {
-            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.contains("notifications/tools/list_changed") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(got, Ok(true), "stream so far: {seen:?}");
+    let got = stream.wait_for("notifications/tools/list_changed", Duration::from_secs(10)).await;
+    assert!(got, "stream so far: {:?}", stream.seen);
     let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
     assert!(tools.contains(&"demo__bonus".to_owned()), "{tools:?}");
     hub.stop().await;

@@ -10,4 +10,5 @@
 mod check;
 mod e2e;
 mod python_sdk;
+mod reload;
 mod support;

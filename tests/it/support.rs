@@ -1,7 +1,7 @@
 //! Starting the hub binary on a config, talking MCP to it, and stopping it.
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::Stdio,
     sync::{
         Arc, Mutex,
@@ -30,7 +30,9 @@ pub struct Hub {
     child: Option<Child>,
     pub base: String,
     pub log: Arc<Mutex<String>>,
-    config: PathBuf,
+    /// The temporary config file [`Hub::start`] wrote, removed on drop; `None` for
+    /// [`Hub::start_with`], whose caller owns its files.
+    config: Option<PathBuf>,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -45,15 +47,29 @@ impl Hub {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
         std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+        Hub::spawn(&[&path], &[], Some(path.clone())).await
+    }
+
+    /// Starts the hub on config files the caller owns (each passed as `--config <file>`, in
+    /// order; a file need not exist yet) plus `extra_args` such as `--watch`; returns once the
+    /// hub reports `ready`. The files are left alone when the hub stops.
+    pub async fn start_with(files: &[impl AsRef<Path>], extra_args: &[&str]) -> Hub {
+        Hub::spawn(files, extra_args, None).await
+    }
+
+    async fn spawn(files: &[impl AsRef<Path>], extra_args: &[&str], owned: Option<PathBuf>) -> Hub {
         let mut cmd = tokio::process::Command::new(HUB);
         // Under `cargo llvm-cov` the demo servers the hub starts must write their profiles too;
         // the hub passes children only an allowlist of its environment, plus MCP_HUB_ENV.
         if let Ok(profile) = std::env::var("LLVM_PROFILE_FILE") {
             cmd.env("MCP_HUB_ENV", json!({"LLVM_PROFILE_FILE": profile}).to_string());
         }
+        cmd.args(["--port", "0"]);
+        for file in files {
+            cmd.arg("--config").arg(file.as_ref());
+        }
         let mut child = cmd
-            .args(["--port", "0", "--config"])
-            .arg(&path)
+            .args(extra_args)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -86,7 +102,7 @@ impl Hub {
                 panic!("hub did not report its address; log:\n{}", log.lock().unwrap())
             })
             .expect("address");
-        let hub = Hub { child: Some(child), base: format!("http://{addr}"), log, config: path };
+        let hub = Hub { child: Some(child), base: format!("http://{addr}"), log, config: owned };
         hub.wait_ready().await;
         hub
     }
@@ -145,7 +161,9 @@ impl Hub {
 
 impl Drop for Hub {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.config);
+        if let Some(config) = &self.config {
+            let _ = std::fs::remove_file(config);
+        }
         if let Some(child) = &mut self.child {
             let _ = child.start_kill();
         }
@@ -185,6 +203,25 @@ impl Session {
         s
     }
 
+    /// Opens the session's GET notification stream; the returned [`Stream`] waits for text.
+    pub async fn open_stream(&self) -> Stream {
+        let response = self
+            .http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+        let body = Box::pin(response.bytes_stream());
+        // Give the stream a moment to register before the caller makes something happen.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Stream { body, seen: String::new() }
+    }
+
     pub async fn post(&self, body: &Value) -> reqwest::Response {
         self.http
             .post(&self.url)
@@ -195,6 +232,17 @@ impl Session {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Another handle on the same session (same id and client), for a request that runs
+    /// alongside this handle's; its request ids start at 1 000 000 so the two never collide.
+    pub fn fork(&self) -> Session {
+        Session {
+            http: self.http.clone(),
+            url: self.url.clone(),
+            id: self.id.clone(),
+            next: 1_000_000,
+        }
     }
 
     /// Sends a request and returns the whole JSON-RPC response.
@@ -226,4 +274,28 @@ impl Session {
 
 pub fn names(list: &Value, key: &str) -> Vec<String> {
     list.as_array().unwrap().iter().map(|i| i[key].as_str().unwrap().to_owned()).collect()
+}
+
+/// An open SSE response body and the text read from it so far.
+pub struct Stream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    pub seen: String,
+}
+
+impl Stream {
+    /// Reads until `needle` has arrived (true) or `timeout` passed / the stream ended (false).
+    pub async fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        use futures_util::StreamExt;
+        let got = tokio::time::timeout(timeout, async {
+            while let Some(chunk) = self.body.next().await {
+                self.seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+                if self.seen.contains(needle) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        got == Ok(true)
+    }
 }

@@ -86,6 +86,9 @@ pub(crate) fn main(paths: &[PathBuf], resolve: bool) -> ExitCode {
             }
         }
     }
+    for warning in &config.warnings {
+        println!("warning: {warning}");
+    }
     for problem in &problems {
         println!("error: {problem}");
     }

@@ -7,5 +7,7 @@ mod check;
 mod cli;
 mod demo;
 mod run;
+mod settings;
+mod watch;
 
 pub use self::{cli::Cli, run::main};

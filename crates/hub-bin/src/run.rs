@@ -5,7 +5,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use anyhow::Context as _;
 use clap::Parser;
 use hub_config::{EnvMap, Source};
-use hub_core::{COMPAT_VERSION, Hub, Settings, Status};
+use hub_core::{COMPAT_VERSION, Hub, Status};
 use tracing::{error, info, warn};
 
 use crate::cli::{Cli, Command};
@@ -49,7 +49,13 @@ fn init_tracing() {
     let filter = std::env::var("RUST_LOG").ok();
     let filter = EnvFilter::try_new(filter.as_deref().unwrap_or("info"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only on a terminal: editors and log collectors read the plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// The process environment, read once; everything downstream gets this snapshot.
@@ -78,11 +84,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.config.is_empty() {
         anyhow::bail!("no config file given; pass --config <file> (repeatable)");
     }
-    if cli.watch {
-        warn!(
-            "--watch is accepted but config hot reload is not implemented yet; restart the hub to apply changes"
-        );
-    }
     if cli.auto_shutdown {
         warn!(
             "--auto-shutdown is accepted but not implemented yet (it needs the /api/events stream)"
@@ -96,6 +97,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for problem in &config.problems {
         error!(file = %problem.file, path = %problem.path, "{problem}; this server is skipped");
     }
+    for warning in &config.warnings {
+        warn!(file = %warning.file, path = %warning.path, "{warning}");
+    }
 
     let addr: SocketAddr = format!("{}:{}", bracket_ipv6(&cli.host), cli.port)
         .parse()
@@ -105,14 +109,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     })?;
     let bound = listener.local_addr().context("listener has no local address")?;
 
-    let settings = Settings {
-        // mcp-hub's `${workspaceFolder}` / `${cwd}`: where the hub was started (mcphub.nvim
-        // starts it in the workspace root).
-        cwd: std::env::current_dir().ok().and_then(|p| p.to_str().map(str::to_owned)),
-        ..Settings::default()
-    };
+    // mcp-hub's `${workspaceFolder}` / `${cwd}`: where the hub was started (mcphub.nvim starts
+    // it in the workspace root).
+    let cwd = std::env::current_dir().ok().and_then(|p| p.to_str().map(str::to_owned));
+    let settings = crate::settings::core(&config.settings, cwd);
+    let http = http_settings(&cli, bound, crate::settings::http(&config.settings));
+    let debounce = cli
+        .watch
+        .then(|| config.settings.watch.debounce.map_or(crate::watch::DEFAULT_DEBOUNCE, |d| d.0));
     let hub = Arc::new(Hub::new(config, Arc::new(env_snapshot()), settings));
-    let http = http_settings(&cli, bound);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(hub_core::serve(hub.clone(), listener, http, async move {
         // A dropped sender means the same as a sent stop.
@@ -120,6 +125,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }));
     info!(address = %bound, "mcp-hub listening: MCP on http://{bound}/mcp, REST API on http://{bound}/api");
 
+    // Watching starts before the servers do, so an edit made while they start is not missed.
+    let watcher = tokio::spawn(crate::watch::run(hub.clone(), cli.config.clone(), debounce));
     tokio::select! {
         () = hub.start() => report(&hub),
         () = shutdown_signal() => {}
@@ -128,6 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         shutdown_signal().await;
     }
     info!("shutting down");
+    watcher.abort();
     // Fails only if the server already ended.
     stop_tx.send(()).ok();
     hub.stop().await;
@@ -145,12 +153,9 @@ fn bracket_ipv6(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_owned() }
 }
 
-fn http_settings(cli: &Cli, bound: SocketAddr) -> hub_http::Settings {
-    let mut s = hub_http::Settings {
-        version: COMPAT_VERSION.to_owned(),
-        port: bound.port(),
-        ..Default::default()
-    };
+fn http_settings(cli: &Cli, bound: SocketAddr, mut s: hub_http::Settings) -> hub_http::Settings {
+    s.version = COMPAT_VERSION.to_owned();
+    s.port = bound.port();
     if !bound.ip().is_loopback() {
         // Bound beyond loopback on purpose: accept the host the operator chose as well.
         s.allowed_hosts.push(cli.host.clone());

@@ -1,11 +1,12 @@
 //! The hub: owns the upstreams, keeps the registry current, answers MCP requests.
 
 use std::{
+    collections::HashSet,
     sync::{Arc, Mutex, RwLock},
     time::SystemTime,
 };
 
-use hub_config::{Config, EnvSource, ServerKind};
+use hub_config::{Changes, Config, ConfigError, EnvSource, ServerKind};
 use hub_http::{Backend, Capabilities, Counts, HubStatus, ServerInfo, SessionInfo};
 use hub_protocol::{
     ErrorObject, Notification, ProtocolVersion, RawValue, Request, Response,
@@ -61,20 +62,35 @@ pub struct Hub {
 struct Inner {
     settings: Settings,
     env: Arc<dyn EnvSource + Send + Sync>,
-    upstreams: Vec<Upstream>,
-    registry: RwLock<Arc<Registry>>,
+    /// Every configured upstream in config order; replaced as a whole by a reload.
+    upstreams: RwLock<Arc<Vec<Arc<Upstream>>>>,
+    /// The registry and the upstreams its indices point into, swapped together.
+    routing: RwLock<Arc<Routing>>,
+    /// The config last applied (what a reload diffs against).
+    config: Mutex<Config>,
+    /// Serialises reloads and restarts.
+    reconfigure: tokio::sync::Mutex<()>,
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
 }
 
+/// What `/mcp` routes by: the registry and the upstream list it was built from.
+#[derive(Default)]
+struct Routing {
+    registry: Registry,
+    servers: Vec<Arc<Upstream>>,
+}
+
+/// One configured server. Its identity (`name`, `id`) is fixed; its entry can change in place
+/// on reload, and a restart bumps `generation` so tasks of the old connection stand down.
 struct Upstream {
+    name: String,
     id: String,
-    entry: hub_config::Server,
     state: Mutex<UpstreamState>,
 }
 
-#[derive(Default)]
 struct UpstreamState {
+    entry: Arc<hub_config::Server>,
     status: Option<Status>,
     error: Option<String>,
     server_info: Option<Value>,
@@ -87,11 +103,63 @@ struct UpstreamState {
     generation: u64,
 }
 
+impl UpstreamState {
+    fn new(entry: Arc<hub_config::Server>) -> Self {
+        let status = if entry.disabled { Status::Disabled } else { Status::Disconnected };
+        let error = match &entry.kind {
+            ServerKind::Invalid(summary) => Some(format!("invalid config: {summary}")),
+            _ => None,
+        };
+        UpstreamState {
+            entry,
+            status: Some(status),
+            error,
+            server_info: None,
+            capabilities: Extra::new(),
+            lists: Lists::default(),
+            last_started: None,
+            connected_at: None,
+            peer: None,
+            generation: 0,
+        }
+    }
+
+    /// Forgets the connection (the caller shuts the returned peer down) and invalidates its
+    /// tasks.
+    fn disconnect(&mut self) -> Option<Peer> {
+        self.generation += 1;
+        if matches!(self.status, Some(Status::Connected | Status::Connecting)) {
+            self.status = Some(Status::Disconnected);
+        }
+        self.lists = Lists::default();
+        self.connected_at = None;
+        self.peer.take()
+    }
+}
+
+impl Upstream {
+    fn new(id: String, entry: hub_config::Server) -> Arc<Self> {
+        Arc::new(Upstream {
+            name: entry.name.clone(),
+            id,
+            state: Mutex::new(UpstreamState::new(Arc::new(entry))),
+        })
+    }
+
+    /// Whether the current entry should be running.
+    fn wanted(&self) -> bool {
+        let st = lock(&self.state);
+        !st.entry.disabled && st.entry.is_valid()
+    }
+}
+
 // === impl Hub ===
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").field("servers", &self.inner.upstreams.len()).finish_non_exhaustive()
+        f.debug_struct("Hub")
+            .field("servers", &self.inner.upstreams().len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,29 +167,18 @@ impl Hub {
     /// Builds a hub from a merged config. `env` is the environment placeholders and child
     /// processes draw from (`hub-bin` passes a snapshot of the process environment).
     pub fn new(config: Config, env: Arc<dyn EnvSource + Send + Sync>, settings: Settings) -> Self {
-        let ids = assign_ids(config.servers.iter().map(|s| s.name.as_str()));
-        let upstreams = config
-            .servers
-            .into_iter()
-            .zip(ids)
-            .map(|(entry, id)| {
-                let status = if entry.disabled { Status::Disabled } else { Status::Disconnected };
-                let error = match &entry.kind {
-                    ServerKind::Invalid(summary) => Some(format!("invalid config: {summary}")),
-                    _ => None,
-                };
-                let state =
-                    UpstreamState { status: Some(status), error, ..UpstreamState::default() };
-                Upstream { id, entry, state: Mutex::new(state) }
-            })
-            .collect();
+        let ids = assign_ids(config.servers.iter().map(|s| s.name.as_str()), &HashSet::new());
+        let upstreams =
+            config.servers.iter().cloned().zip(ids).map(|(entry, id)| Upstream::new(id, entry));
         let (notifications, _) = broadcast::channel(64);
         Hub {
             inner: Arc::new(Inner {
                 settings,
                 env,
-                upstreams,
-                registry: RwLock::default(),
+                upstreams: RwLock::new(Arc::new(upstreams.collect())),
+                routing: RwLock::default(),
+                config: Mutex::new(config),
+                reconfigure: tokio::sync::Mutex::new(()),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -132,12 +189,12 @@ impl Hub {
     /// (each bounded by the connect timeout). A slow or failing upstream never delays the others'
     /// appearance on `/mcp`: each one's capabilities are published as soon as it connects.
     pub async fn start(&self) {
-        let tasks: Vec<_> = (0..self.inner.upstreams.len())
-            .filter(|&i| {
-                let u = &self.inner.upstreams[i];
-                !u.entry.disabled && !matches!(u.entry.kind, ServerKind::Invalid(_))
-            })
-            .map(|i| tokio::spawn(Inner::connect(self.inner.clone(), i)))
+        let tasks: Vec<_> = self
+            .inner
+            .upstreams()
+            .iter()
+            .filter(|u| u.wanted())
+            .map(|u| tokio::spawn(Inner::connect(self.inner.clone(), u.clone())))
             .collect();
         for t in tasks {
             if let Err(e) = t.await {
@@ -150,24 +207,50 @@ impl Hub {
     /// Stops every upstream (close stdin, then SIGTERM, then SIGKILL to its process group).
     pub async fn stop(&self) {
         self.inner.set_state(State::Stopping);
-        let peers: Vec<Peer> = self
-            .inner
-            .upstreams
-            .iter()
-            .filter_map(|u| {
-                let mut st = lock(&u.state);
-                st.generation += 1;
-                if st.status == Some(Status::Connected) || st.status == Some(Status::Connecting) {
-                    st.status = Some(Status::Disconnected);
-                }
-                st.lists = Lists::default();
-                st.connected_at = None;
-                st.peer.take()
-            })
-            .collect();
+        let _guard = self.inner.reconfigure.lock().await;
+        let peers: Vec<Peer> =
+            self.inner.upstreams().iter().filter_map(|u| lock(&u.state).disconnect()).collect();
         futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
         self.inner.rebuild();
         self.inner.set_state(State::Stopped);
+    }
+
+    /// Applies a new config: servers added, removed or changed are started, stopped or
+    /// restarted; everything else — unchanged servers, their calls in flight, client sessions —
+    /// is left alone. Changes that need no new connection (`name`, `description`, the
+    /// `disabled_*` lists, editor keys) are applied in place.
+    ///
+    /// A config with any problem is refused as a whole and changes nothing: the running servers
+    /// are worth more than a half-applied edit. Returns what changed; new connections are made
+    /// in the background (their outcome shows in [`Hub::server_status`] and the log).
+    pub async fn reload(&self, config: Config) -> Result<Changes, Vec<ConfigError>> {
+        if !config.problems.is_empty() {
+            return Err(config.problems);
+        }
+        let _guard = self.inner.reconfigure.lock().await;
+        if matches!(self.state(), State::Stopping | State::Stopped) {
+            return Ok(Changes::default());
+        }
+        let changes = hub_config::diff(&lock(&self.inner.config), &config);
+        self.inner.apply(&config, &changes).await;
+        *lock(&self.inner.config) = config;
+        Ok(changes)
+    }
+
+    /// Stops and starts one server again (dev mode, or an operator's request). False when no
+    /// server has that name.
+    pub async fn restart_server(&self, name: &str) -> bool {
+        let _guard = self.inner.reconfigure.lock().await;
+        let Some(u) = self.inner.find(name) else { return false };
+        let peer = lock(&u.state).disconnect();
+        if let Some(p) = peer {
+            p.shutdown().await;
+        }
+        self.inner.rebuild();
+        if u.wanted() {
+            tokio::spawn(Inner::connect(self.inner.clone(), u));
+        }
+        true
     }
 
     /// The hub's lifecycle state.
@@ -175,9 +258,14 @@ impl Hub {
         *lock(&self.inner.state)
     }
 
+    /// The config last applied.
+    pub fn config(&self) -> Config {
+        lock(&self.inner.config).clone()
+    }
+
     /// Status of one upstream by config name, with its last error.
     pub fn server_status(&self, name: &str) -> Option<(Status, Option<String>)> {
-        let u = self.inner.upstreams.iter().find(|u| u.entry.name == name)?;
+        let u = self.inner.find(name)?;
         let st = lock(&u.state);
         Some((st.status.unwrap_or(Status::Disconnected), st.error.clone()))
     }
@@ -239,22 +327,29 @@ impl Inner {
         *lock(&self.state) = s;
     }
 
-    fn registry(&self) -> Arc<Registry> {
-        self.registry.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    fn routing(&self) -> Arc<Routing> {
+        self.routing.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    async fn connect(self: Arc<Self>, idx: usize) {
-        let u = &self.upstreams[idx];
-        let generation = {
+    fn upstreams(&self) -> Arc<Vec<Arc<Upstream>>> {
+        self.upstreams.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn find(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.upstreams().iter().find(|u| u.name == name).cloned()
+    }
+
+    async fn connect(self: Arc<Self>, u: Arc<Upstream>) {
+        let (generation, entry) = {
             let mut st = lock(&u.state);
             st.generation += 1;
             st.status = Some(Status::Connecting);
             st.error = None;
             st.last_started = Some(SystemTime::now());
-            st.generation
+            (st.generation, st.entry.clone())
         };
-        let name = &u.entry.name;
-        match upstream::open(&u.entry, self.env.as_ref(), &self.settings).await {
+        let name = &u.name;
+        match upstream::open(&entry, self.env.as_ref(), &self.settings).await {
             Ok(c) => {
                 let info = serde_json::to_value(&c.init.server_info).ok();
                 let counts = [
@@ -277,7 +372,7 @@ impl Inner {
                     current
                 };
                 if !current {
-                    // Stopped (or restarted) while starting: this connection is not wanted.
+                    // Stopped, removed or restarted while starting: this connection is not wanted.
                     c.peer.shutdown().await;
                     return;
                 }
@@ -288,7 +383,7 @@ impl Inner {
                     "server connected"
                 );
                 self.rebuild();
-                tokio::spawn(self.clone().supervise(idx, generation, c.peer, c.incoming));
+                tokio::spawn(self.clone().supervise(u.clone(), generation, c.peer, c.incoming));
             }
             Err(error) => {
                 warn!(server = %name, %error, "server failed to start");
@@ -304,45 +399,43 @@ impl Inner {
     /// Follows one connected upstream: its list_changed notifications, its requests, its exit.
     async fn supervise(
         self: Arc<Self>,
-        idx: usize,
+        u: Arc<Upstream>,
         generation: u64,
         peer: Peer,
         mut incoming: Incoming,
     ) {
-        let name = self.upstreams[idx].entry.name.clone();
         loop {
             tokio::select! {
                 msg = incoming.recv() => match msg {
-                    Some(hub_protocol::Message::Notification(n)) => self.on_notification(idx, generation, &peer, n).await,
+                    Some(hub_protocol::Message::Notification(n)) => self.on_notification(&u, generation, &peer, n).await,
                     Some(hub_protocol::Message::Request(r)) => {
                         // The hub offers upstreams no client capabilities yet (no sampling,
                         // elicitation or roots), so any request is a method it does not have.
                         let e = ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {}", r.method));
                         if let Err(error) = peer.respond(Response::err(Some(r.id), e)).await {
-                            debug!(server = %name, %error, "could not answer server request");
+                            debug!(server = %u.name, %error, "could not answer server request");
                         }
                     }
                     Some(hub_protocol::Message::Response(_)) => {}
                     None => break,
                 },
                 reason = peer.closed() => {
-                    self.on_closed(idx, generation, &reason);
+                    self.on_closed(&u, generation, &reason);
                     return;
                 }
             }
         }
         let reason = peer.closed().await;
-        self.on_closed(idx, generation, &reason);
+        self.on_closed(&u, generation, &reason);
     }
 
-    fn on_closed(&self, idx: usize, generation: u64, reason: &str) {
-        let u = &self.upstreams[idx];
+    fn on_closed(&self, u: &Upstream, generation: u64, reason: &str) {
         {
             let mut st = lock(&u.state);
             if st.generation != generation {
                 return;
             }
-            warn!(server = %u.entry.name, %reason, "server disconnected");
+            warn!(server = %u.name, %reason, "server disconnected");
             st.status = Some(Status::Disconnected);
             st.error = Some(format!("server exited: {reason}"));
             st.lists = Lists::default();
@@ -352,18 +445,17 @@ impl Inner {
         self.rebuild();
     }
 
-    async fn on_notification(&self, idx: usize, generation: u64, peer: &Peer, n: Notification) {
-        let u = &self.upstreams[idx];
+    async fn on_notification(&self, u: &Upstream, generation: u64, peer: &Peer, n: Notification) {
         let kinds: &[ListKind] = match n.method.as_str() {
             method::TOOLS_LIST_CHANGED => &[ListKind::Tools],
             method::RESOURCES_LIST_CHANGED => &[ListKind::Resources, ListKind::ResourceTemplates],
             method::PROMPTS_LIST_CHANGED => &[ListKind::Prompts],
             method::LOG_MESSAGE => {
-                debug!(server = %u.entry.name, params = n.params.as_ref().map(|p| p.get()), "server log message");
+                debug!(server = %u.name, params = n.params.as_ref().map(|p| p.get()), "server log message");
                 return;
             }
             other => {
-                debug!(server = %u.entry.name, method = other, "server notification ignored");
+                debug!(server = %u.name, method = other, "server notification ignored");
                 return;
             }
         };
@@ -388,32 +480,99 @@ impl Inner {
         self.rebuild();
     }
 
+    /// Applies a diffed config (see [`Hub::reload`]); the caller holds `reconfigure`.
+    async fn apply(self: &Arc<Self>, config: &Config, changes: &Changes) {
+        let old = self.upstreams();
+        let mut taken: HashSet<String> = old
+            .iter()
+            .filter(|u| !changes.removed.contains(&u.name))
+            .map(|u| u.id.clone())
+            .collect();
+        let mut stopping = Vec::new();
+        let mut starting = Vec::new();
+        let mut list = Vec::with_capacity(config.servers.len());
+        for entry in &config.servers {
+            let Some(u) = old.iter().find(|u| u.name == entry.name).cloned() else {
+                let id = assign_ids([entry.name.as_str()], &taken).remove(0);
+                taken.insert(id.clone());
+                let u = Upstream::new(id, entry.clone());
+                if u.wanted() {
+                    starting.push(u.clone());
+                }
+                list.push(u);
+                continue;
+            };
+            if let Some(m) = changes.modified.iter().find(|m| m.name == entry.name) {
+                let (was_wanted, running) = {
+                    let st = lock(&u.state);
+                    let was = !st.entry.disabled && st.entry.is_valid();
+                    (was, st.peer.is_some() || st.status == Some(Status::Connecting))
+                };
+                let mut st = lock(&u.state);
+                st.entry = Arc::new(entry.clone());
+                let wanted = !entry.disabled && entry.is_valid();
+                if (m.restart || !wanted) && (running || was_wanted) {
+                    stopping.extend(st.disconnect());
+                }
+                st.status = Some(if entry.disabled {
+                    Status::Disabled
+                } else if st.status == Some(Status::Disabled) {
+                    Status::Disconnected
+                } else {
+                    st.status.unwrap_or(Status::Disconnected)
+                });
+                if let ServerKind::Invalid(summary) = &entry.kind {
+                    st.error = Some(format!("invalid config: {summary}"));
+                }
+                if wanted && (m.restart || !was_wanted) {
+                    starting.push(u.clone());
+                }
+                info!(server = %u.name, fields = ?m.fields, restart = m.restart, "server entry changed");
+            }
+            list.push(u);
+        }
+        for u in old.iter().filter(|u| changes.removed.contains(&u.name)) {
+            info!(server = %u.name, "server removed");
+            let mut st = lock(&u.state);
+            st.status = Some(Status::Disconnected);
+            stopping.extend(st.disconnect());
+        }
+        *self.upstreams.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(list);
+        // Withdraw what is going away before the processes are stopped, so no new call is
+        // routed to them.
+        self.rebuild();
+        futures_util::future::join_all(stopping.iter().map(Peer::shutdown)).await;
+        for u in starting {
+            tokio::spawn(Inner::connect(self.clone(), u));
+        }
+    }
+
     /// Rebuilds the registry from every connected upstream and tells clients about each list
     /// whose names or definitions changed.
     fn rebuild(&self) {
-        let snapshots: Vec<(usize, Lists)> = self
-            .upstreams
+        let servers: Vec<Arc<Upstream>> = self.upstreams().iter().cloned().collect();
+        let snapshots: Vec<(usize, Lists)> = servers
             .iter()
             .enumerate()
             .filter_map(|(i, u)| {
                 let st = lock(&u.state);
                 (st.status == Some(Status::Connected))
-                    .then(|| (i, st.lists.visible(&u.entry.hidden)))
+                    .then(|| (i, st.lists.visible(&st.entry.hidden)))
             })
             .collect();
-        let new = Arc::new(Registry::build(snapshots.iter().map(|(i, lists)| Contribution {
+        let registry = Registry::build(snapshots.iter().map(|(i, lists)| Contribution {
             server: *i,
-            id: &self.upstreams[*i].id,
+            id: &servers[*i].id,
             lists,
-        })));
+        }));
+        let new = Arc::new(Routing { registry, servers });
         let old = {
-            let mut guard =
-                self.registry.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = self.routing.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             std::mem::replace(&mut *guard, new.clone())
         };
         let mut changed: Vec<&str> = Vec::new();
         for kind in ListKind::ALL {
-            if old.get(kind).items != new.get(kind).items {
+            if old.registry.get(kind).items != new.registry.get(kind).items {
                 let m = match kind {
                     ListKind::Tools => method::TOOLS_LIST_CHANGED,
                     ListKind::Resources | ListKind::ResourceTemplates => {
@@ -457,7 +616,7 @@ impl Inner {
                     return Err(ErrorObject::new(INVALID_PARAMS, format!("invalid cursor {c:?}")));
                 }
                 let page = ListPage {
-                    items: self.registry().get(kind).items.clone(),
+                    items: self.routing().registry.get(kind).items.clone(),
                     ..ListPage::default()
                 };
                 Ok(raw(&page.to_result(kind)))
@@ -468,7 +627,7 @@ impl Inner {
                 p.name = target.1;
                 // mcp-hub sends `{}` when the client sent none; some servers require the member.
                 p.arguments.get_or_insert_with(|| json!({}));
-                match self.forward(target.0, method::TOOLS_CALL, &p).await {
+                match self.forward(&target.0, method::TOOLS_CALL, &p).await {
                     Ok(r) => Ok(r),
                     Err(e) => match e.to_tool_result() {
                         Some(result) => Ok(raw(&result)),
@@ -481,50 +640,52 @@ impl Inner {
                 let target = self.target(ListKind::Prompts, &p.name)?;
                 p.name = target.1;
                 p.arguments.get_or_insert_with(|| json!({}));
-                self.forward(target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
+                self.forward(&target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
             }
             method::RESOURCES_READ => {
                 let mut p: ReadResourceParams = req.parse_params()?;
-                let target = self.registry().lookup_resource(&p.uri).ok_or_else(|| {
+                let routing = self.routing();
+                let target = routing.registry.lookup_resource(&p.uri).ok_or_else(|| {
                     RouteError::Unknown { kind: "resource", name: p.uri.clone() }.to_jsonrpc()
                 })?;
                 p.uri = target.original;
-                self.forward(target.server, method::RESOURCES_READ, &p)
-                    .await
-                    .map_err(|e| e.to_jsonrpc())
+                let server = routing.servers[target.server].clone();
+                drop(routing);
+                self.forward(&server, method::RESOURCES_READ, &p).await.map_err(|e| e.to_jsonrpc())
             }
             other => Err(ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
         }
     }
 
-    fn target(&self, kind: ListKind, name: &str) -> Result<(usize, String), ErrorObject> {
+    fn target(&self, kind: ListKind, name: &str) -> Result<(Arc<Upstream>, String), ErrorObject> {
         let noun = match kind {
             ListKind::Tools => "tool",
             ListKind::Prompts => "prompt",
             ListKind::Resources | ListKind::ResourceTemplates => "resource",
         };
-        self.registry()
+        let routing = self.routing();
+        routing
+            .registry
             .lookup(kind, name)
-            .map(|t| (t.server, t.original.clone()))
+            .map(|t| (routing.servers[t.server].clone(), t.original.clone()))
             .ok_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() }.to_jsonrpc())
     }
 
     async fn forward<P: serde::Serialize>(
         &self,
-        server: usize,
+        u: &Upstream,
         m: &str,
         params: &P,
     ) -> Result<Box<RawValue>, RouteError> {
-        let u = &self.upstreams[server];
         let peer = lock(&u.state).peer.clone();
         let Some(peer) = peer else {
-            return Err(RouteError::NotConnected { server: u.entry.name.clone() });
+            return Err(RouteError::NotConnected { server: u.name.clone() });
         };
         let params =
             serde_json::value::to_raw_value(params).expect("typed params always serialize");
         peer.request(m, Some(params), self.settings.request_timeout)
             .await
-            .map_err(|e| RouteError::from_transport(&u.entry.name, e))
+            .map_err(|e| RouteError::from_transport(&u.name, e))
     }
 
     fn initialize_result(&self, p: &InitializeParams) -> Value {
@@ -544,8 +705,9 @@ impl Inner {
     }
 
     fn status(&self) -> HubStatus {
-        let reg = self.registry();
-        let servers = self.upstreams.iter().map(server_info).collect();
+        let routing = self.routing();
+        let reg = &routing.registry;
+        let servers = self.upstreams().iter().map(|u| server_info(u)).collect();
         HubStatus {
             state: lock(&self.state).as_str(),
             servers,
@@ -563,10 +725,10 @@ fn server_info(u: &Upstream) -> ServerInfo {
     let st = lock(&u.state);
     let items = |v: &Vec<Extra>| v.iter().cloned().map(Value::Object).collect();
     ServerInfo {
-        name: u.entry.name.clone(),
-        display_name: u.entry.display_name.clone(),
-        description: u.entry.description.clone(),
-        transport_type: match u.entry.kind {
+        name: u.name.clone(),
+        display_name: st.entry.display_name.clone(),
+        description: st.entry.description.clone(),
+        transport_type: match st.entry.kind {
             ServerKind::Remote { .. } => "sse".to_owned(),
             _ => "stdio".to_owned(),
         },
@@ -582,6 +744,6 @@ fn server_info(u: &Upstream) -> ServerInfo {
         last_started: st.last_started.map(|t| humantime::format_rfc3339_millis(t).to_string()),
         authorization_url: None,
         server_info: st.server_info.clone(),
-        config_source: u.entry.config_source.clone(),
+        config_source: st.entry.config_source.clone(),
     }
 }

@@ -17,8 +17,12 @@ pub fn sanitize_id(name: &str) -> String {
 /// Assigns ids to server names in config order, resolving collisions with `_1`, `_2`, … as
 /// mcp-hub does — but once, over every configured server (connected or not), so an id never
 /// shifts when another server connects or disconnects (mcp-hub recomputes them on every sync).
-pub(crate) fn assign_ids<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut taken = HashSet::new();
+/// `taken` are ids already in use (a reload keeps the ids of the servers it keeps).
+pub(crate) fn assign_ids<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    taken: &HashSet<String>,
+) -> Vec<String> {
+    let mut taken = taken.clone();
     names
         .into_iter()
         .map(|name| {

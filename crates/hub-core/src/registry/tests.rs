@@ -15,9 +15,12 @@ fn ids_are_sanitized_like_mcp_hub() {
 
 #[test]
 fn colliding_ids_get_stable_suffixes_in_config_order() {
-    assert_eq!(assign_ids(["a-b", "a.b", "a_b", "c"]), ["a_b", "a_b_1", "a_b_2", "c"]);
+    assert_eq!(
+        assign_ids(["a-b", "a.b", "a_b", "c"], &HashSet::new()),
+        ["a_b", "a_b_1", "a_b_2", "c"]
+    );
     // A name that sanitizes to an already-suffixed id still gets a unique one.
-    assert_eq!(assign_ids(["x_1", "x-1", "x", "x."]), ["x_1", "x_1_1", "x", "x_"]);
+    assert_eq!(assign_ids(["x_1", "x-1", "x", "x."], &HashSet::new()), ["x_1", "x_1_1", "x", "x_"]);
 }
 
 #[test]
