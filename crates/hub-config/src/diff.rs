@@ -32,8 +32,9 @@ pub struct Modified {
     /// The top-level keys of the entry that differ, sorted (`config_source` when it moved to
     /// another file).
     pub fields: Vec<String>,
-    /// Whether the connection must be re-established ([`RESTART_KEYS`], or the entry's
-    /// validity changed); `disabled` flips are not counted here: the caller stops or starts.
+    /// Whether the connection must be re-established: a change to `command`, `args`, `env`,
+    /// `cwd`, `url`, `headers`, `transport`, `type` or `dev`, or to the entry's validity.
+    /// `disabled` flips are not counted here: the caller stops or starts.
     pub restart: bool,
 }
 
