@@ -1,10 +1,17 @@
-//! The handle to a running upstream ([`Peer`]) and the tasks that move its messages: a reader
-//! that routes what the child writes to stdout, and a writer that owns the child's stdin.
+//! The handle to a running upstream ([`Peer`]), the message routing every transport shares
+//! ([`Router`]), and the stdio link's tasks: a reader that routes what the child writes to
+//! stdout, and a writer that owns the child's stdin.
+//!
+//! A [`Peer`] sends through a [`Link`]: the child's stdin (requests write from the calling task
+//! when the pipe is free, see [`Pipe`]) or an HTTP link (see `crate::http`), chosen once at
+//! construction and dispatched with a `match`, so the stdio path pays one branch and nothing
+//! else. Whatever the link, what comes back goes through the same [`Router`]: responses complete
+//! pending requests, `ping` requests are answered, everything else goes to [`Incoming`].
 //!
 //! Requests get fresh numeric ids from a counter and wait on a oneshot channel registered in the
-//! pending map; the reader completes them by id. When the transport goes away, the supervisor
-//! (see `stdio`) calls [`Shared::close`], which fails every pending request at once and wakes
-//! every [`Peer::closed`] waiter.
+//! pending map; the router completes them by id. When the transport goes away, whoever notices
+//! (the stdio supervisor, the HTTP driver or one of its streams) calls [`Shared::close`], which
+//! fails every pending request at once and wakes every [`Peer::closed`] waiter.
 
 use std::{
     collections::HashMap,
@@ -33,6 +40,7 @@ use tracing::{debug, info, trace, warn};
 use crate::{
     error::{Error, Result},
     framing::{Frame, LineCodec},
+    http,
 };
 
 /// What an upstream sends on its own initiative: requests (other than `ping`, which the
@@ -42,17 +50,17 @@ use crate::{
 /// The channel is bounded ([`Settings::incoming_capacity`](crate::Settings)). While it is full,
 /// notifications are dropped with a warning and requests are answered `-32603 hub is
 /// overloaded`; once the receiver is dropped, requests are answered `-32601 method not found`.
-/// The channel ends when the child's stdout does.
+/// The channel ends when the transport does (for stdio, when the child's stdout ends).
 pub type Incoming = mpsc::Receiver<Message>;
 
 /// How many encoded messages may wait for the writer before senders wait.
 pub(crate) const WRITE_QUEUE: usize = 1024;
 
-/// How much of an undecodable line goes into the log.
-const EXCERPT_BYTES: usize = 200;
+/// How much of an undecodable message (or of an HTTP error body) goes into logs and errors.
+pub(crate) const EXCERPT_BYTES: usize = 200;
 
 /// What a pending request is completed with.
-type Reply = Result<Box<RawValue>>;
+pub(crate) type Reply = Result<Box<RawValue>>;
 
 /// The child's stdin, shared by the writer task and by requests that write to it directly.
 ///
@@ -162,7 +170,22 @@ impl Shared {
         self.pending().remove(&id)
     }
 
-    fn is_closed_now(&self) -> bool {
+    /// Whether request `id` still waits for its response (it has not been answered, failed,
+    /// timed out or abandoned).
+    pub(crate) fn is_pending(&self, id: i64) -> bool {
+        self.pending().contains_key(&id)
+    }
+
+    /// Completes request `id` with `reply`, if it still waits.
+    pub(crate) fn complete(&self, id: i64, reply: Reply) {
+        if let Some(tx) = self.take_pending(id)
+            && tx.send(reply).is_err()
+        {
+            trace!(server = %self.name, id, "requester gone before the reply");
+        }
+    }
+
+    pub(crate) fn is_closed_now(&self) -> bool {
         self.closed.borrow().is_some()
     }
 
@@ -170,7 +193,16 @@ impl Shared {
         self.closed.borrow().clone()
     }
 
-    fn closed_error(&self, fallback: &str) -> Error {
+    /// Resolves once the transport is gone (at once if it already is).
+    pub(crate) async fn wait_closed(&self) {
+        let mut rx = self.closed.subscribe();
+        if rx.wait_for(Option::is_some).await.is_err() {
+            // Unreachable: `self` holds the sender.
+            trace!(server = %self.name, "close signal dropped");
+        }
+    }
+
+    pub(crate) fn closed_error(&self, fallback: &str) -> Error {
         Error::Closed { reason: self.closed_reason().unwrap_or_else(|| fallback.to_owned()) }
     }
 
@@ -210,38 +242,62 @@ pub struct Peer {
 
 struct Inner {
     shared: Arc<Shared>,
-    /// The child's stdin, written directly by requests.
-    pipe: Arc<Pipe>,
-    /// Encoded lines (newline included) for the writer task: lines that find stdin busy, and
-    /// what must be sent without waiting (cancellations from `Drop`).
-    out: mpsc::Sender<Vec<u8>>,
+    /// Where outgoing messages go.
+    link: Link,
     /// Set to `true` to request shutdown; dropping it requests shutdown as well.
     shutdown: watch::Sender<bool>,
-    /// Becomes `true` once shutdown is complete and the child reaped.
+    /// Becomes `true` once shutdown is complete (for stdio: the child reaped).
     done: watch::Receiver<bool>,
-    pid: Option<u32>,
+}
+
+/// The sending side of a [`Peer`].
+pub(crate) enum Link {
+    /// A child's stdin.
+    Stdio {
+        /// The child's stdin, written directly by requests.
+        pipe: Arc<Pipe>,
+        /// Encoded lines (newline included) for the writer task: lines that find stdin busy,
+        /// and what must be sent without waiting (cancellations from `Drop`).
+        out: mpsc::Sender<Vec<u8>>,
+        /// The child's process id, if known at spawn.
+        pid: Option<u32>,
+    },
+    /// A remote server over streamable HTTP or legacy HTTP+SSE.
+    Http(Arc<http::Link>),
 }
 
 impl fmt::Debug for Inner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pid = match &self.link {
+            Link::Stdio { pid, .. } => *pid,
+            Link::Http(_) => None,
+        };
         f.debug_struct("Peer")
             .field("server", &self.shared.name)
-            .field("pid", &self.pid)
+            .field("transport", &self.link.transport())
+            .field("pid", &pid)
             .field("closed", &self.shared.closed_reason())
             .finish_non_exhaustive()
+    }
+}
+
+impl Link {
+    fn transport(&self) -> &'static str {
+        match self {
+            Link::Stdio { .. } => "stdio",
+            Link::Http(http) => http.transport(),
+        }
     }
 }
 
 impl Peer {
     pub(crate) fn new(
         shared: Arc<Shared>,
-        pipe: Arc<Pipe>,
-        out: mpsc::Sender<Vec<u8>>,
+        link: Link,
         shutdown: watch::Sender<bool>,
         done: watch::Receiver<bool>,
-        pid: Option<u32>,
     ) -> Self {
-        Peer { inner: Arc::new(Inner { shared, pipe, out, shutdown, done, pid }) }
+        Peer { inner: Arc::new(Inner { shared, link, shutdown, done }) }
     }
 
     /// Sends a request with a fresh numeric id and waits for its response.
@@ -271,14 +327,12 @@ impl Peer {
             guard.finish(None);
             return Err(shared.closed_error("connection closed"));
         }
-        let line = encode(&Message::Request(Request {
-            id: Id::Number(id),
-            method: method.to_owned(),
-            params,
-        }));
+        let message =
+            Message::Request(Request { id: Id::Number(id), method: method.to_owned(), params });
         trace!(server = %shared.name, id, method, "sending request");
         let exchange = async {
-            self.inner.send(line).await?;
+            self.inner.send(&message).await?;
+            drop(message); // the params need not live until the response
             guard.sent = true;
             match (&mut rx).await {
                 Ok(reply) => reply,
@@ -304,15 +358,19 @@ impl Peer {
     }
 
     /// Sends a notification.
+    ///
+    /// Over stdio it is written to the child's stdin; over HTTP it returns once the server
+    /// accepted the POST (which is why `notifications/initialized` is known to have arrived
+    /// before the next request is sent).
     pub async fn notify(&self, method: &str, params: Option<Box<RawValue>>) -> Result<()> {
-        let line =
-            encode(&Message::Notification(Notification { method: method.to_owned(), params }));
-        self.inner.send(line).await
+        self.inner
+            .send(&Message::Notification(Notification { method: method.to_owned(), params }))
+            .await
     }
 
     /// Answers a server-to-client request received on [`Incoming`].
     pub async fn respond(&self, response: Response) -> Result<()> {
-        self.inner.send(encode(&Message::Response(response))).await
+        self.inner.send(&Message::Response(response)).await
     }
 
     /// Whether the transport is gone (see [`Peer::closed`]).
@@ -320,9 +378,11 @@ impl Peer {
         self.inner.shared.is_closed_now()
     }
 
-    /// Resolves once the transport is gone (the child exited, closed its stdout, or stopped
-    /// reading its stdin), with a human-readable reason such as `process exited with status 1`
-    /// or `killed by signal 9`. Any number of tasks may wait; all get the reason.
+    /// Resolves once the transport is gone, with a human-readable reason: over stdio the child
+    /// exited, closed its stdout, or stopped reading its stdin (`process exited with status 1`,
+    /// `killed by signal 9`); over HTTP the peer was shut down (`shut down`), the server expired
+    /// the session (`session expired (HTTP 404)`), or the legacy SSE stream ended. Any number
+    /// of tasks may wait; all get the reason.
     pub async fn closed(&self) -> String {
         let mut rx = self.inner.shared.closed.subscribe();
         match rx.wait_for(Option::is_some).await {
@@ -332,10 +392,15 @@ impl Peer {
         }
     }
 
-    /// Shuts the child down in order and returns once it is reaped: close its stdin, wait up
-    /// to the shutdown grace for it to exit, send `SIGTERM` to its process group, wait the
-    /// grace again, then send `SIGKILL` to the process group. Any process left in the group
-    /// after the child is reaped is killed as well.
+    /// Shuts the transport down in order and returns once it is done.
+    ///
+    /// - stdio: close the child's stdin, wait up to the shutdown grace for it to exit, send
+    ///   `SIGTERM` to its process group, wait the grace again, then send `SIGKILL` to the
+    ///   process group; returns once the child is reaped. Any process left in the group after
+    ///   the child is reaped is killed as well.
+    /// - HTTP: close the peer (its streams end), then end the session with an HTTP `DELETE`
+    ///   carrying the session id, if the server gave one (bounded by
+    ///   [`HttpSettings::shutdown_timeout`](crate::HttpSettings)).
     ///
     /// Idempotent and safe to call from several tasks at once; requests still pending fail with
     /// [`Error::Closed`].
@@ -347,23 +412,40 @@ impl Peer {
         }
     }
 
-    /// The child's process id (also its process group id), if it was known at spawn.
+    /// The child's process id (also its process group id), if it was known at spawn. Always
+    /// `None` for a remote server.
     pub fn pid(&self) -> Option<u32> {
-        self.inner.pid
+        match &self.inner.link {
+            Link::Stdio { pid, .. } => *pid,
+            Link::Http(_) => None,
+        }
+    }
+
+    /// The transport actually in use: `stdio`, `streamable-http` or `sse` (legacy HTTP+SSE).
+    /// A remote server configured as [`HttpTransport::Auto`](crate::HttpTransport) reports
+    /// `auto` until its first message (the `initialize` request) has settled which of the two
+    /// HTTP transports it speaks.
+    pub fn transport(&self) -> &'static str {
+        self.inner.link.transport()
     }
 }
 
 impl Inner {
-    /// Writes one encoded line to the child's stdin.
-    async fn send(&self, line: Vec<u8>) -> Result<()> {
+    /// Sends one message: over stdio, writes its line to the child's stdin.
+    async fn send(&self, message: &Message) -> Result<()> {
         if self.shared.is_closed_now() {
             return Err(self.shared.closed_error("connection closed"));
         }
-        match self.pipe.try_write_line(&self.shared, line) {
-            Ok(result) => result,
-            Err(line) => {
-                self.out.send(line).await.map_err(|_| self.shared.closed_error("stdin is closed"))
-            }
+        match &self.link {
+            Link::Stdio { pipe, out, .. } => match pipe
+                .try_write_line(&self.shared, encode(message))
+            {
+                Ok(result) => result,
+                Err(line) => {
+                    out.send(line).await.map_err(|_| self.shared.closed_error("stdin is closed"))
+                }
+            },
+            Link::Http(http) => http.send(message).await,
         }
     }
 
@@ -373,14 +455,21 @@ impl Inner {
             return;
         }
         let params = serde_json::json!({ "requestId": id, "reason": reason });
-        let line =
-            encode(&Message::Notification(Notification::new(method::CANCELLED, Some(&params))));
-        match self.out.try_send(line) {
-            Ok(()) => debug!(server = %self.shared.name, id, reason, "cancelled request upstream"),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                warn!(server = %self.shared.name, id, "write queue full; cancellation not sent");
+        let message = Message::Notification(Notification::new(method::CANCELLED, Some(&params)));
+        match &self.link {
+            Link::Stdio { out, .. } => match out.try_send(encode(&message)) {
+                Ok(()) => {
+                    debug!(server = %self.shared.name, id, reason, "cancelled request upstream");
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    warn!(server = %self.shared.name, id, "write queue full; cancellation not sent");
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            },
+            Link::Http(http) => {
+                debug!(server = %self.shared.name, id, reason, "cancelling request upstream");
+                http.cancel(id, message);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
     }
 }
@@ -391,7 +480,8 @@ struct PendingGuard<'a> {
     inner: &'a Inner,
     id: i64,
     method: &'a str,
-    /// Whether the request reached the write queue (and so will reach the server).
+    /// Whether the request was handed to the link (stdin or its write queue; an HTTP request
+    /// task), and so will reach the server.
     sent: bool,
     armed: bool,
 }
@@ -428,8 +518,8 @@ fn encode(message: &Message) -> Vec<u8> {
     line
 }
 
-/// The first [`EXCERPT_BYTES`] bytes of a line, for logs.
-fn excerpt(line: &[u8]) -> String {
+/// The first [`EXCERPT_BYTES`] bytes of a line, for logs and errors.
+pub(crate) fn excerpt(line: &[u8]) -> String {
     let text = String::from_utf8_lossy(&line[..line.len().min(EXCERPT_BYTES)]);
     if line.len() > EXCERPT_BYTES { format!("{text}…") } else { text.into_owned() }
 }
@@ -505,7 +595,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     out: mpsc::WeakSender<Vec<u8>>,
     eof: oneshot::Sender<()>,
 ) {
-    let router = Router { shared: &shared, incoming, out };
+    let router = Router::new(&shared, incoming, out, "stdout");
     let mut frames = FramedRead::new(stdout, LineCodec::new(max_line_bytes));
     while let Some(frame) = frames.next().await {
         match frame {
@@ -526,16 +616,54 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-/// Routes decoded messages from stdout.
-struct Router<'a> {
-    shared: &'a Shared,
-    incoming: mpsc::Sender<Message>,
-    /// Weak so that the writer ends (closing stdin) once every [`Peer`] is gone.
-    out: mpsc::WeakSender<Vec<u8>>,
+/// How a [`Router`] sends the answers the transport gives itself, and what it lets the link see.
+pub(crate) trait Replies {
+    /// Sends a response from the router itself (a `ping` answer, a refusal). Must never wait: a
+    /// router blocked on a full write queue could deadlock against a child blocked on a full
+    /// stdout pipe.
+    fn reply(&self, shared: &Shared, response: Response);
+
+    /// Sees every decoded message before it is routed. The HTTP link reads the negotiated
+    /// protocol version off the `initialize` response here.
+    fn observe(&self, _message: &Message) {}
 }
 
-impl Router<'_> {
-    fn line(&self, line: &[u8]) {
+/// The stdio link answers through the writer queue. Weak, so that the writer ends (closing
+/// stdin) once every [`Peer`] is gone.
+impl Replies for mpsc::WeakSender<Vec<u8>> {
+    fn reply(&self, shared: &Shared, response: Response) {
+        let Some(out) = self.upgrade() else {
+            return;
+        };
+        if out.try_send(encode(&Message::Response(response))).is_err() {
+            warn!(server = %shared.name, "write queue full or closed; reply dropped");
+        }
+    }
+}
+
+/// Routes decoded messages, whatever the transport: responses complete pending requests, `ping`
+/// requests are answered, other requests and notifications go to [`Incoming`].
+pub(crate) struct Router<'a, R> {
+    shared: &'a Shared,
+    incoming: mpsc::Sender<Message>,
+    replies: R,
+    /// Where messages come from, for logs (`stdout`, `HTTP`).
+    from: &'static str,
+}
+
+impl<'a, R: Replies> Router<'a, R> {
+    pub(crate) fn new(
+        shared: &'a Shared,
+        incoming: mpsc::Sender<Message>,
+        replies: R,
+        from: &'static str,
+    ) -> Self {
+        Router { shared, incoming, replies, from }
+    }
+
+    /// Routes one JSON-RPC message or batch (a JSON array: each element is routed). What
+    /// cannot be decoded is logged with an excerpt and dropped.
+    pub(crate) fn line(&self, line: &[u8]) {
         match decode(line) {
             Ok(message) => self.message(message),
             Err(DecodeError::Batch) => match decode_batch(line) {
@@ -555,13 +683,14 @@ impl Router<'_> {
 
     fn undecodable(&self, line: &[u8], error: &DecodeError) {
         warn!(
-            server = %self.shared.name, %error, line = %excerpt(line),
-            "ignoring an undecodable line from stdout"
+            server = %self.shared.name, from = self.from, %error, line = %excerpt(line),
+            "ignoring an undecodable message"
         );
     }
 
     fn message(&self, message: Message) {
         let name = &self.shared.name;
+        self.replies.observe(&message);
         match message {
             Message::Response(response) => match response.id {
                 Some(Id::Number(id)) => match self.shared.take_pending(id) {
@@ -614,15 +743,8 @@ impl Router<'_> {
         }
     }
 
-    /// Sends a response from the reader itself. Never waits: a reader blocked on a full write
-    /// queue could deadlock against a child blocked on a full stdout pipe.
     fn reply(&self, response: Response) {
-        let Some(out) = self.out.upgrade() else {
-            return;
-        };
-        if out.try_send(encode(&Message::Response(response))).is_err() {
-            warn!(server = %self.shared.name, "write queue full or closed; reply dropped");
-        }
+        self.replies.reply(self.shared, response);
     }
 }
 

@@ -143,7 +143,8 @@ pub async fn spawn(name: &str, spec: &Spec, settings: &Settings) -> Result<(Peer
         broken: broken_rx,
         done: done_tx,
     }));
-    Ok((Peer::new(shared, pipe, out_tx, shutdown_tx, done_rx, pid), incoming_rx))
+    let link = peer::Link::Stdio { pipe, out: out_tx, pid };
+    Ok((Peer::new(shared, link, shutdown_tx, done_rx), incoming_rx))
 }
 
 #[allow(clippy::disallowed_methods)] // the one sanctioned spawn site
