@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{ACCEPT, HUB, Hub, Session, demo, names};
+use crate::support::{ACCEPT, HUB, Hub, Session, children_of, demo, names};
 
 #[tokio::test]
 async fn one_endpoint_lists_calls_reads_and_gets_across_servers() {
@@ -87,7 +87,14 @@ async fn one_endpoint_lists_calls_reads_and_gets_across_servers() {
     assert_eq!(v["error"]["code"], -32601);
     assert_eq!(s.ok("ping", json!({})).await, json!({}));
 
-    let health: Value = reqwest::get(hub.url("/api/health")).await.unwrap().json().await.unwrap();
+    let health: Value = crate::support::http_client()
+        .get(hub.url("/api/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["server_id"], "mcp-hub");
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], "4.2.1");
@@ -158,7 +165,7 @@ async fn child_environment_is_the_allowlist_plus_the_servers_env() {
 #[tokio::test]
 async fn sessions_origin_and_protocol_version_are_enforced() {
     let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&[])}})).await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let mcp = hub.url("/mcp");
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     let r = http.post(&mcp).header("accept", ACCEPT).json(&list).send().await.unwrap();
@@ -209,10 +216,12 @@ async fn sessions_origin_and_protocol_version_are_enforced() {
 
 #[tokio::test]
 async fn a_crashed_server_is_noticed_and_the_others_keep_working() {
-    let hub = Hub::start(&json!({"mcpServers": {
-        "fragile": demo(&["--test-tools"]),
-        "steady": demo(&[]),
-    }}))
+    // Automatic restarts off (mcp-hub's behaviour), so the crashed server stays down while the
+    // test looks; tests/it/supervision.rs covers the restart.
+    let hub = Hub::start(&json!({
+        "mcpServers": {"fragile": demo(&["--test-tools"]), "steady": demo(&[])},
+        "hub": {"supervision": {"restart": {"maxRestarts": 0}}},
+    }))
     .await;
     let mut s = Session::open(&hub).await;
     let (is_error, text) = s.tool_text("fragile__crash", json!({})).await;
@@ -249,21 +258,6 @@ async fn tool_list_changes_reach_an_open_get_stream() {
     let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
     assert!(tools.contains(&"demo__bonus".to_owned()), "{tools:?}");
     hub.stop().await;
-}
-
-/// The direct children of `pid`, from /proc.
-fn children_of(pid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-        // Fields after the parenthesised command name: state, ppid, …
-        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
-            out.push(child);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -11,4 +11,6 @@ mod check;
 mod e2e;
 mod python_sdk;
 mod reload;
+mod remote;
+mod supervision;
 mod support;

@@ -9,12 +9,17 @@ use serde_json::{Value, json};
 
 use crate::support::{Hub, demo};
 
-struct Peers {
-    python: PathBuf,
-    everything: PathBuf,
+/// The pinned third-party peers `cargo xtask test` installs.
+pub(crate) struct Peers {
+    pub(crate) python: PathBuf,
+    /// server-everything's entry point (`node <it> stdio|sse|streamableHttp`).
+    pub(crate) everything: PathBuf,
+    /// The Python `mcp-server-time` console script (stdio).
+    pub(crate) time: PathBuf,
 }
 
-fn peers() -> Option<Peers> {
+/// The peers, or `None` (with a notice) when they are not installed and not required.
+pub(crate) fn peers() -> Option<Peers> {
     let required = std::env::var("HUB_IT_REQUIRE_PEERS").is_ok_and(|v| v == "1");
     let Some(dir) = std::env::var_os("HUB_IT_PEERS").map(PathBuf::from) else {
         assert!(!required, "HUB_IT_REQUIRE_PEERS=1 but HUB_IT_PEERS is not set");
@@ -27,8 +32,9 @@ fn peers() -> Option<Peers> {
         python: dir.join("venv/bin/python"),
         everything: dir
             .join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+        time: dir.join("venv/bin/mcp-server-time"),
     };
-    for f in [&p.python, &p.everything] {
+    for f in [&p.python, &p.everything, &p.time] {
         if !f.exists() {
             assert!(!required, "pinned peer missing: {}", f.display());
             eprintln!("skipped: {} is missing", f.display());

@@ -15,11 +15,10 @@
 //! And that without `--watch` the hub ignores edits.
 //!
 //! Every wait is bounded: a change must show within [`DEADLINE`], a change that must not happen
-//! is given [`SETTLE`], and each test as a whole is cut off after [`TEST_LIMIT`].
+//! is given [`SETTLE`], and each test as a whole is cut off after [`crate::support::TEST_LIMIT`].
 
 use std::{
     collections::BTreeMap,
-    future::Future,
     path::{Path, PathBuf},
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
@@ -28,7 +27,7 @@ use std::{
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::support::{Hub, Session, demo, names};
+use crate::support::{Hub, Session, bounded, demo, names};
 
 /// How long an applied change may take to show (the hub debounces edits by about 200 ms).
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -36,19 +35,10 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const SETTLE: Duration = Duration::from_millis(1500);
 /// How often to poll while waiting.
 const POLL: Duration = Duration::from_millis(100);
-/// The cut-off for a whole test, so that a hub that stops answering fails the test, never hangs it.
-const TEST_LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Runs a test body, failing it if it takes longer than [`TEST_LIMIT`].
-async fn bounded(test: impl Future<Output = ()>) {
-    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
-        panic!("the test did not finish within {TEST_LIMIT:?}");
-    }
-}
 
 /// A fresh directory of its own under the system temp dir, removed on drop.
 struct Dir(PathBuf);

@@ -117,7 +117,7 @@ impl Hub {
 
     async fn wait_ready(&self) {
         for _ in 0..300 {
-            if let Ok(r) = reqwest::get(self.url("/api/health")).await
+            if let Ok(r) = http_client().get(self.url("/api/health")).send().await
                 && let Ok(v) = r.json::<Value>().await
                 && v["state"] == "ready"
             {
@@ -129,7 +129,8 @@ impl Hub {
     }
 
     pub async fn servers(&self) -> Vec<Value> {
-        let v: Value = reqwest::get(self.url("/api/servers")).await.unwrap().json().await.unwrap();
+        let v: Value =
+            http_client().get(self.url("/api/servers")).send().await.unwrap().json().await.unwrap();
         v["servers"].as_array().unwrap().clone()
     }
 
@@ -182,7 +183,7 @@ pub const ACCEPT: &str = "application/json, text/event-stream";
 
 impl Session {
     pub async fn open(hub: &Hub) -> Session {
-        let http = reqwest::Client::new();
+        let http = http_client();
         let url = hub.url("/mcp");
         let resp = http
             .post(&url)
@@ -285,17 +286,53 @@ pub struct Stream {
 impl Stream {
     /// Reads until `needle` has arrived (true) or `timeout` passed / the stream ended (false).
     pub async fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
+        self.wait_for_count(needle, 1, timeout).await
+    }
+
+    /// Reads until `needle` has arrived `n` times in all (true) or `timeout` passed / the
+    /// stream ended (false).
+    pub async fn wait_for_count(&mut self, needle: &str, n: usize, timeout: Duration) -> bool {
         use futures_util::StreamExt;
         let got = tokio::time::timeout(timeout, async {
-            while let Some(chunk) = self.body.next().await {
+            while self.seen.matches(needle).count() < n {
+                let Some(chunk) = self.body.next().await else { return false };
                 self.seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-                if self.seen.contains(needle) {
-                    return true;
-                }
             }
-            false
+            true
         })
         .await;
         got == Ok(true)
+    }
+}
+
+/// The direct children of `pid`, from /proc.
+pub fn children_of(pid: u32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // Fields after the parenthesised command name: state, ppid, …
+        let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        if after.split_whitespace().nth(1) == Some(&pid.to_string()) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// A plain HTTP client for the tests. reqwest is built with `rustls-no-provider` (the hub
+/// installs ring itself), so the provider must be installed before any client is built.
+pub fn http_client() -> reqwest::Client {
+    hub_pool::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+/// The cut-off for a whole test, so that a hub that stops answering fails the test, never hangs it.
+pub const TEST_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a test body, failing it if it takes longer than [`TEST_LIMIT`].
+pub async fn bounded(test: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
+        panic!("the test did not finish within {TEST_LIMIT:?}");
     }
 }

@@ -65,6 +65,12 @@ const GATES: &[Gate] = &[
         fast: false,
         run: crate::deny::gate,
     },
+    Gate {
+        name: "conformance",
+        what: "the MCP conformance suite's client scenarios against the hub's MCP client",
+        fast: false,
+        run: crate::conformance::conformance,
+    },
     Gate { name: "fuzz", what: "each fuzz target for a few seconds", fast: false, run: fuzz },
     Gate {
         name: "load",
@@ -125,13 +131,13 @@ pub(crate) fn gates(root: &Path, args: &[String]) -> anyhow::Result<()> {
         }
         outcomes.push(Outcome { name: g.name, took, error });
     }
-    println!("\n{:<10} {:>9}  verdict", "gate", "time");
+    println!("\n{:<12} {:>9}  verdict", "gate", "time");
     for o in &outcomes {
         let verdict = match &o.error {
             None => "pass".to_owned(),
             Some(e) => format!("FAIL: {}", e.lines().next().unwrap_or_default()),
         };
-        println!("{:<10} {:>8.1}s  {verdict}", o.name, o.took.as_secs_f64());
+        println!("{:<12} {:>8.1}s  {verdict}", o.name, o.took.as_secs_f64());
     }
     let failed: Vec<_> = outcomes.iter().filter(|o| o.error.is_some()).map(|o| o.name).collect();
     if failed.is_empty() {

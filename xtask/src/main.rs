@@ -5,6 +5,8 @@
 //!   tests use (if missing), then runs every test of the workspace, doctests included.
 //! - `gates [--fast] [--only NAME]… [--skip NAME]…`: the quality gates (see `gates.rs`).
 //! - `peers`: only installs the peers (into `target/peers`).
+//! - `conformance`: the official MCP conformance suite's client scenarios against the hub's
+//!   MCP client (see `conformance.rs`).
 //! - `latency [CALLS]`: one `tools/call` through the hub versus directly.
 //! - `load [ARGS]`: the load generator (see `load.rs`).
 //! - `fuzz [--secs N]`: every fuzz target for N seconds.
@@ -21,6 +23,7 @@
     clippy::let_underscore_must_use
 )] // a script: it prints, runs commands, times them; best-effort cleanup results are ignored
 
+mod conformance;
 mod coverage;
 mod deny;
 mod deps;
@@ -42,7 +45,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: cargo xtask <test [--no-peers] [-- FILTER] | gates [--fast] [--only NAME]… [--skip NAME]… \
-                     | peers | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
+                     | peers | conformance | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root, rest),
         Some("gates") => gates::gates(&root, rest),
         Some("peers") => peers::ensure(&root).map(|_| ()),
+        Some("conformance") => conformance::conformance(&root),
         Some("latency") => {
             latency::latency(&root, rest.first().and_then(|n| n.parse().ok()).unwrap_or(5000))
         }

@@ -1,7 +1,8 @@
 //! The pinned third-party MCP peers of the end-to-end tests, installed under `target/peers`.
 //!
-//! Pinned here, in one place: the official Python SDK (the client the tests drive the hub with)
-//! and the reference `server-everything` (an upstream the hub fronts).
+//! Pinned here, in one place: the official Python SDK (the client the tests drive the hub with),
+//! the reference `server-everything` (an upstream the hub fronts over stdio, streamable HTTP and
+//! legacy SSE) and the Python `mcp-server-time` (a stdio upstream).
 
 use std::{
     path::{Path, PathBuf},
@@ -14,6 +15,8 @@ use crate::run;
 
 /// The Python MCP SDK (client side of the end-to-end tests).
 pub(crate) const PY_MCP: &str = "mcp==2.3.0";
+/// A real Python stdio server (the official `mcp-server-time`), fronted by the hub.
+pub(crate) const PY_TIME: &str = "mcp-server-time==2026.10.19";
 /// The reference server of the MCP project, run over stdio by the hub.
 pub(crate) const NPM_EVERYTHING: &str = "@modelcontextprotocol/server-everything@2026.8.31";
 
@@ -22,7 +25,7 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
     let dir = root.join("target/peers");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let marker = dir.join(".installed");
-    let wanted = format!("{PY_MCP}\n{NPM_EVERYTHING}\n");
+    let wanted = format!("{PY_MCP}\n{PY_TIME}\n{NPM_EVERYTHING}\n");
     if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         println!(
             "peers: already installed in {} ({})",
@@ -41,6 +44,7 @@ pub(crate) fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
         "--disable-pip-version-check",
         "--quiet",
         PY_MCP,
+        PY_TIME,
     ]))?;
     let npm = dir.join("npm");
     std::fs::create_dir_all(&npm)?;

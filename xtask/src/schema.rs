@@ -430,6 +430,10 @@ mod tests {
             "## `hub.http`",
             "## `hub.stdio`",
             "## `hub.watch`",
+            "## `hub.supervision`",
+            "## `hub.supervision.restart`",
+            "## `hub.supervision.breaker`",
+            "## `hub.supervision.ping`",
             "## Value types",
         ] {
             assert!(md.lines().any(|l| l == heading), "no {heading:?} in\n{md}");

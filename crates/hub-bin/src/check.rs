@@ -64,9 +64,6 @@ pub(crate) fn main(paths: &[PathBuf], resolve: bool) -> ExitCode {
                                 lines.push(format!("    header {k}: (set, {} chars)", v.len()));
                             }
                         }
-                        lines.push(
-                            "    note: remote servers are not started by this build yet".to_owned(),
-                        );
                         lines
                     })
                     .map_err(|errs| errs.iter().map(ToString::to_string).collect())

@@ -61,7 +61,7 @@ pub enum Command {
         /// Items per page of each list (exercises pagination); 0 = everything in one page.
         #[arg(long, default_value_t = 0)]
         page_size: usize,
-        /// Also offer tools that misbehave on purpose (`crash`), for tests.
+        /// Also offer tools that misbehave on purpose (`crash`, `hang`), for tests.
         #[arg(long)]
         test_tools: bool,
     },

@@ -28,6 +28,8 @@ struct Demo {
     test_tools: bool,
     /// Toggled by the `toggle_bonus_tool` tool; shows `notifications/tools/list_changed`.
     bonus: AtomicBool,
+    /// Set by the `hang` tool: every later request is ignored (a server that stopped answering).
+    hung: AtomicBool,
     out: mpsc::UnboundedSender<Vec<u8>>,
 }
 
@@ -56,13 +58,20 @@ async fn serve(page_size: usize, test_tools: bool) {
             }
         }
     });
-    let demo = Arc::new(Demo { page_size, test_tools, bonus: AtomicBool::new(false), out: tx });
+    let demo = Arc::new(Demo {
+        page_size,
+        test_tools,
+        bonus: AtomicBool::new(false),
+        hung: AtomicBool::new(false),
+        out: tx,
+    });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         if line.trim().is_empty() {
             continue;
         }
         match jsonrpc::decode(line.as_bytes()) {
+            Ok(Message::Request(_)) if demo.hung.load(Ordering::SeqCst) => {}
             Ok(Message::Request(req)) => {
                 let demo = demo.clone();
                 tokio::spawn(async move {
@@ -125,6 +134,8 @@ impl Demo {
         }
         if self.test_tools {
             tools.push(json!({"name": "crash", "description": "Exit the server process with status 3 (for tests).",
+                              "inputSchema": obj(json!({}), &[])}));
+            tools.push(json!({"name": "hang", "description": "Answer this call, then no request at all (pings included) while staying alive (for tests).",
                               "inputSchema": obj(json!({}), &[])}));
         }
         tools
@@ -272,6 +283,10 @@ impl Demo {
             }
             "bonus" => text("bonus!"),
             "crash" => std::process::exit(3),
+            "hang" => {
+                self.hung.store(true, Ordering::SeqCst);
+                text("hanging: no further request will be answered")
+            }
             _ => return Err(ErrorObject::new(INVALID_PARAMS, format!("unknown tool '{name}'"))),
         })
     }

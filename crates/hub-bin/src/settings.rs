@@ -12,6 +12,22 @@ pub(crate) fn core(s: &HubSettings, cwd: Option<String>) -> hub_core::Settings {
     if let Some(n) = s.stdio.max_line_bytes {
         out.stdio.max_line_bytes = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    let (sup, out_sup) = (&s.supervision, &mut out.supervision);
+    set(&mut out_sup.restart.initial_delay, sup.restart.initial_delay);
+    set(&mut out_sup.restart.max_delay, sup.restart.max_delay);
+    set(&mut out_sup.restart.stable_after, sup.restart.stable_after);
+    count(&mut out_sup.restart.max_restarts, sup.restart.max_restarts);
+    set(&mut out_sup.restart.window, sup.restart.window);
+    count(&mut out_sup.breaker.failures, sup.breaker.failures);
+    set(&mut out_sup.breaker.cool_down, sup.breaker.cool_down);
+    match sup.ping.interval {
+        None => {}
+        // `null` and `0` turn pings off.
+        Some(None) => out_sup.ping.interval = None,
+        Some(Some(DurationValue(d))) => out_sup.ping.interval = (!d.is_zero()).then_some(d),
+    }
+    set(&mut out_sup.ping.timeout, sup.ping.timeout);
+    count(&mut out_sup.ping.failures, sup.ping.failures);
     out
 }
 
@@ -37,6 +53,12 @@ pub(crate) fn http(s: &HubSettings) -> hub_http::Settings {
 fn set(target: &mut std::time::Duration, value: Option<DurationValue>) {
     if let Some(DurationValue(d)) = value {
         *target = d;
+    }
+}
+
+fn count(target: &mut u32, value: Option<u64>) {
+    if let Some(n) = value {
+        *target = u32::try_from(n).unwrap_or(u32::MAX);
     }
 }
 
@@ -69,28 +91,33 @@ mod tests {
     /// settings.
     #[test]
     fn the_schema_documents_the_real_defaults() {
-        let schema = hub_config::config_schema();
-        let defs = &schema["definitions"];
-        let mut section = serde_json::Map::new();
-        let mut seen = 0;
-        for (key, def) in [
-            ("timeouts", "Timeouts"),
-            ("http", "HttpSettings"),
-            ("stdio", "StdioSettings"),
-            ("watch", "WatchSettings"),
-        ] {
+        /// The documented defaults of definition `def` as a config section, following the
+        /// properties that are sections themselves (a reference to another definition).
+        fn defaults(defs: &serde_json::Value, def: &str, seen: &mut usize) -> serde_json::Value {
             let props = defs[def]["properties"].as_object().expect(def);
             let values: serde_json::Map<_, _> = props
                 .iter()
                 .map(|(k, p)| {
-                    let d = p.get("default").unwrap_or_else(|| panic!("{def}.{k} has no default"));
-                    seen += 1;
-                    (k.clone(), d.clone())
+                    let nested = p["allOf"][0]["$ref"].as_str();
+                    let value = match (p.get("default"), nested) {
+                        (Some(d), _) => {
+                            *seen += 1;
+                            d.clone()
+                        }
+                        (None, Some(r)) => {
+                            defaults(defs, r.trim_start_matches("#/definitions/"), seen)
+                        }
+                        (None, None) => panic!("{def}.{k} has no default"),
+                    };
+                    (k.clone(), value)
                 })
                 .collect();
-            section.insert(key.to_owned(), values.into());
+            values.into()
         }
-        assert_eq!(seen, 11, "every setting documents its default");
+        let schema = hub_config::config_schema();
+        let mut seen = 0;
+        let section = defaults(&schema["definitions"], "HubSettings", &mut seen);
+        assert_eq!(seen, 21, "every setting documents its default");
         let text = serde_json::json!({"mcpServers": {}, "hub": section}).to_string();
         let s = settings(&text);
         let (c, d) = (core(&s, None), hub_core::Settings::default());
@@ -107,6 +134,9 @@ mod tests {
         assert_eq!((h.max_body_bytes, h.max_sessions), (d.max_body_bytes, d.max_sessions));
         assert_eq!(h.session_idle_timeout, d.session_idle_timeout);
         assert_eq!(s.watch.debounce.map(|d| d.0), Some(crate::watch::DEFAULT_DEBOUNCE));
+        let (c, d) = (core(&s, None).supervision, hub_core::Settings::default().supervision);
+        assert_eq!(c, d);
+        assert!(d.ping.interval.is_some(), "pings are on by default");
     }
 
     #[test]
@@ -130,5 +160,34 @@ mod tests {
         assert_eq!(h.allowed_origins, ["https://a"]);
         assert_eq!((h.max_body_bytes, h.max_sessions), (4096, 3));
         assert_eq!(h.session_idle_timeout, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn each_supervision_key_reaches_its_setting() {
+        let s = settings(
+            r#"{"mcpServers": {}, "hub": {"supervision": {
+                "restart": {"initialDelay": "100ms", "maxDelay": "2s", "stableAfter": "3s",
+                            "maxRestarts": 4, "window": "1m"},
+                "breaker": {"failures": 0, "coolDown": 5000},
+                "ping": {"interval": "250ms", "timeout": "1s", "failures": 2}}}}"#,
+        );
+        let c = core(&s, None).supervision;
+        assert_eq!(c.restart.initial_delay, Duration::from_millis(100));
+        assert_eq!(c.restart.max_delay, Duration::from_secs(2));
+        assert_eq!(c.restart.stable_after, Duration::from_secs(3));
+        assert_eq!((c.restart.max_restarts, c.restart.window), (4, Duration::from_secs(60)));
+        assert_eq!((c.breaker.failures, c.breaker.cool_down), (0, Duration::from_secs(5)));
+        assert_eq!(c.ping.interval, Some(Duration::from_millis(250)));
+        assert_eq!((c.ping.timeout, c.ping.failures), (Duration::from_secs(1), 2));
+        let off = |interval: &str| {
+            let text = format!(
+                r#"{{"mcpServers": {{}}, "hub": {{"supervision": {{"ping": {{"interval": {interval}}}}}}}}}"#
+            );
+            core(&settings(&text), None).supervision.ping.interval
+        };
+        assert_eq!(off("null"), None, "null turns pings off");
+        assert_eq!(off("0"), None, "0 turns pings off");
+        assert_eq!(off(r#""0s""#), None);
+        assert_eq!(off("1000"), Some(Duration::from_secs(1)));
     }
 }

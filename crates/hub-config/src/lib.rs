@@ -36,5 +36,8 @@ pub use self::{
         resolve_stdio,
     },
     schema::config_schema,
-    settings::{DurationValue, HttpSettings, HubSettings, StdioSettings, Timeouts, WatchSettings},
+    settings::{
+        BreakerSettings, DurationValue, HttpSettings, HubSettings, PingSettings, RestartSettings,
+        StdioSettings, SupervisionSettings, Timeouts, WatchSettings,
+    },
 };

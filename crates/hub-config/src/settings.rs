@@ -30,6 +30,9 @@ pub struct HubSettings {
     /// Config hot reload (`--watch`).
     #[serde(default)]
     pub watch: WatchSettings,
+    /// Keeping upstream servers alive: automatic restarts, the circuit breaker, health pings.
+    #[serde(default)]
+    pub supervision: SupervisionSettings,
 }
 
 /// Timeouts of the hub's requests to upstream servers.
@@ -93,6 +96,97 @@ pub struct WatchSettings {
     /// Quiet time after the last file event before a reload. Default `200ms`.
     #[schemars(extend("default" = "200ms"))]
     pub debounce: Option<DurationValue>,
+}
+
+/// Keeping upstream servers alive.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SupervisionSettings {
+    /// Restarting a server that exited, failed to start, or stopped answering pings. A stop the
+    /// hub was asked for (shutdown, a reload that removes, disables or changes the server, dev
+    /// mode) never causes one.
+    #[serde(default)]
+    pub restart: RestartSettings,
+    /// The circuit breaker: calls to a server that keeps failing them fail at once for a while.
+    #[serde(default)]
+    pub breaker: BreakerSettings,
+    /// Periodic `ping` requests that find a server that is running but no longer answering.
+    #[serde(default)]
+    pub ping: PingSettings,
+}
+
+/// Automatic restarts, with exponential backoff and jitter, and a cap on restart storms.
+///
+/// With the defaults a server that never starts is tried about ten times over five to six
+/// minutes, then left `disconnected` with an error saying so.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestartSettings {
+    /// Wait before the first restart. Each further restart waits twice as long as the one
+    /// before, plus a random 0–100 % so that servers that failed together do not restart
+    /// together. Default `1s`.
+    #[schemars(extend("default" = "1s"))]
+    pub initial_delay: Option<DurationValue>,
+    /// The longest wait between two restarts, jitter included. Default `1m`.
+    #[schemars(extend("default" = "1m"))]
+    pub max_delay: Option<DurationValue>,
+    /// A connection that lasted at least this long starts the waits over at `initialDelay`.
+    /// Default `1m`.
+    #[schemars(extend("default" = "1m"))]
+    pub stable_after: Option<DurationValue>,
+    /// Most automatic restarts of one server within `window`. The failure after that is a
+    /// restart storm: the hub gives up and leaves the server `disconnected` until the config
+    /// is saved again or the hub restarts. `0` turns automatic restarts off (mcp-hub's
+    /// behaviour). Default 10.
+    #[schemars(extend("default" = 10))]
+    pub max_restarts: Option<u64>,
+    /// The sliding window `maxRestarts` counts in. Default `10m`.
+    #[schemars(extend("default" = "10m"))]
+    pub window: Option<DurationValue>,
+}
+
+/// The circuit breaker of each server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Consecutive failed calls (`tools/call`, `resources/read`, `prompts/get`) that open the
+    /// breaker. Only failures to get an answer count — timeouts, a lost connection — not error
+    /// answers from the server, which show that it is alive. While open, calls fail at once
+    /// with an error naming the server; the server shows as `degraded`. `0` turns the breaker
+    /// off. Default 5.
+    #[schemars(extend("default" = 5))]
+    pub failures: Option<u64>,
+    /// How long an open breaker refuses calls. Then one call goes through as a probe: if it
+    /// gets an answer the breaker closes, if not it stays open for another `coolDown`.
+    /// Default `30s`.
+    #[schemars(extend("default" = "30s"))]
+    pub cool_down: Option<DurationValue>,
+}
+
+/// Health pings of each connected server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PingSettings {
+    /// Time between two pings of a server. A ping is skipped while a call to the server is in
+    /// flight (the call's own timeout covers it). `0` or `null` turns pings off. Default `30s`.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<DurationValue>", extend("default" = "30s"))]
+    pub interval: Option<Option<DurationValue>>,
+    /// How long a server may take to answer a ping. Default `10s`.
+    #[schemars(extend("default" = "10s"))]
+    pub timeout: Option<DurationValue>,
+    /// Consecutive failed pings after which the server counts as hung: it is stopped and
+    /// restarted like a crashed one. Fewer show it as `degraded`. At least 1. Default 3.
+    #[schemars(range(min = 1), extend("default" = 3))]
+    pub failures: Option<u64>,
+}
+
+/// A key that is present, even as `null` (`Some(None)`); a missing key stays `None` through
+/// `#[serde(default)]`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A duration: milliseconds as a number (`30000`, mcp-hub's unit) or text with units (`"30s"`,

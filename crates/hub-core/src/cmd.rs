@@ -12,7 +12,9 @@
 
 use std::{cell::RefCell, collections::HashMap};
 
-use hub_config::{CommandRunner, ConfigError, EnvSource, ResolvedStdio, Resolver, Server};
+use hub_config::{
+    CommandRunner, ConfigError, EnvSource, ResolvedRemote, ResolvedStdio, Resolver, Server,
+};
 use hub_transport::{DEFAULT_INHERITED_ENV, DEFAULT_SHELL_MAX_OUTPUT, DEFAULT_SHELL_TIMEOUT};
 
 /// More distinct commands than this in one entry is an error (it also bounds the rounds).
@@ -80,6 +82,26 @@ pub(crate) async fn resolve_stdio(
     env: &(dyn EnvSource + Sync),
     cwd: Option<&str>,
 ) -> Result<ResolvedStdio, Vec<ConfigError>> {
+    in_rounds(entry, env, cwd, |r, e| r.stdio(e)).await
+}
+
+/// Resolves a remote entry's `url`, `headers` and `env` the same way.
+pub(crate) async fn resolve_remote(
+    entry: &Server,
+    env: &(dyn EnvSource + Sync),
+    cwd: Option<&str>,
+) -> Result<ResolvedRemote, Vec<ConfigError>> {
+    in_rounds(entry, env, cwd, |r, e| r.remote(e)).await
+}
+
+/// Resolves in rounds: each round collects the commands it needs, runs them without blocking
+/// the runtime, and resolves again with their output.
+async fn in_rounds<T>(
+    entry: &Server,
+    env: &(dyn EnvSource + Sync),
+    cwd: Option<&str>,
+    resolve: impl Fn(&Resolver<'_>, &Server) -> Result<T, Vec<ConfigError>>,
+) -> Result<T, Vec<ConfigError>> {
     let mut rounds = Rounds::default();
     loop {
         // The resolver borrows `rounds` (not `Sync`): keep it out of the awaits below.
@@ -89,7 +111,7 @@ pub(crate) async fn resolve_stdio(
             if let Some(cwd) = cwd {
                 resolver = resolver.with_cwd(cwd);
             }
-            resolver.stdio(entry)
+            resolve(&resolver, entry)
         };
         let wanted = rounds.wanted.take();
         if wanted.is_empty() || rounds.done.len() >= MAX_COMMANDS {

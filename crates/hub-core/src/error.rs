@@ -1,7 +1,16 @@
 //! The one place where the hub's failures become JSON-RPC errors or tool error results.
 
+use std::time::Duration;
+
 use hub_protocol::{ErrorObject, jsonrpc};
 use serde_json::json;
+
+use crate::supervise::human;
+
+/// JSON-RPC error code of a call refused because the upstream's circuit breaker is open (in the
+/// range JSON-RPC leaves to implementations; the MCP SDKs use -32000 and -32001). `data` holds
+/// `server` and, unless a probe call is in flight, `retryAfterMs`.
+pub(crate) const UPSTREAM_UNAVAILABLE: i64 = -32010;
 
 /// Why a routed request failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +24,10 @@ pub(crate) enum RouteError {
     /// The upstream answered with a JSON-RPC error: forwarded unchanged.
     #[error("{0}")]
     Upstream(ErrorObject),
+    /// The upstream's circuit breaker is open: it failed its recent calls, so this one was not
+    /// sent. `retry_in` is the rest of the cool-down; `None` while a probe call is in flight.
+    #[error("{}", circuit_open_message(server, *retry_in))]
+    CircuitOpen { server: String, retry_in: Option<Duration> },
     /// The transport failed (timeout, process exited, pipe error).
     #[error("server '{server}': {source}")]
     Transport {
@@ -46,6 +59,13 @@ impl RouteError {
             RouteError::NotConnected { .. } | RouteError::Transport { .. } => {
                 ErrorObject::new(jsonrpc::INTERNAL_ERROR, self.to_string())
             }
+            RouteError::CircuitOpen { server, retry_in } => {
+                let mut data = json!({"server": server});
+                if let Some(d) = retry_in {
+                    data["retryAfterMs"] = json!(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                }
+                ErrorObject::new(UPSTREAM_UNAVAILABLE, self.to_string()).with_data(&data)
+            }
         }
     }
 
@@ -58,7 +78,25 @@ impl RouteError {
                 "content": [{"type": "text", "text": self.to_string()}],
                 "isError": true,
             })),
-            RouteError::Unknown { .. } | RouteError::Upstream(_) => None,
+            // A protocol error, not a tool result: the tool was not run at all, and a client
+            // can tell this refusal (and when to retry) from the code and `data`.
+            RouteError::Unknown { .. }
+            | RouteError::Upstream(_)
+            | RouteError::CircuitOpen { .. } => None,
         }
     }
 }
+
+fn circuit_open_message(server: &str, retry_in: Option<Duration>) -> String {
+    let when = match retry_in {
+        Some(d) => format!("a call will be let through again in {}", human(d)),
+        None => "a trial call is in flight; try again shortly".to_owned(),
+    };
+    format!(
+        "server '{server}' is failing its calls, so the hub is not sending it any \
+         (circuit breaker open); {when}"
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, RwLock, Weak},
     time::SystemTime,
 };
 
@@ -18,14 +18,15 @@ use hub_protocol::{
 };
 use hub_transport::{Incoming, Peer};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use tracing::{debug, info, warn};
+use tokio::{sync::broadcast, time::Instant};
+use tracing::{debug, error, info, warn};
 
 use crate::{
     error::RouteError,
     registry::{Contribution, Lists, Registry, assign_ids},
-    settings::Settings,
-    upstream::{self, Status},
+    settings::{PingSettings, Settings, Supervision},
+    supervise::{Admission, Breaker, Decision, Restarts, Transition, human},
+    upstream::{self, Failure, Status, error_chain},
 };
 
 /// Lifecycle of the hub as a whole (mcp-hub's `HubState` names).
@@ -62,6 +63,8 @@ pub struct Hub {
 struct Inner {
     settings: Settings,
     env: Arc<dyn EnvSource + Send + Sync>,
+    /// The HTTP client all remote upstreams share (built on first use).
+    clients: upstream::Clients,
     /// Every configured upstream in config order; replaced as a whole by a reload.
     upstreams: RwLock<Arc<Vec<Arc<Upstream>>>>,
     /// The registry and the upstreams its indices point into, swapped together.
@@ -72,6 +75,64 @@ struct Inner {
     reconfigure: tokio::sync::Mutex<()>,
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
+}
+
+/// Why [`Inner::connect`] starts an upstream.
+enum Start {
+    /// Hub start, a reload, `restart_server`: with a fresh restart policy.
+    Deliberate,
+    /// A restart [`Inner::fail`] scheduled when the upstream was at `generation`; it does
+    /// nothing if the generation moved on meanwhile. `note` is the error shown while connecting.
+    Restart { generation: u64, note: String },
+}
+
+/// One routed call in flight: counted in `in_flight`, its outcome fed to the breaker of the
+/// connection it was sent on. Dropped unsettled (the caller went away), it frees a probe.
+struct Call<'a> {
+    u: &'a Upstream,
+    generation: u64,
+    admitted: Admission,
+    settled: bool,
+}
+
+impl Call<'_> {
+    /// Records the outcome: `failure` is the transport error, `None` for an answer.
+    fn settle(&mut self, failure: Option<String>) {
+        self.settled = true;
+        let mut st = lock(&self.u.state);
+        if st.generation != self.generation {
+            return;
+        }
+        let transition = st.breaker.record(Instant::now(), self.admitted, failure.is_none());
+        if failure.is_some() {
+            st.call_error = failure;
+        }
+        let status = st.view().0.as_str();
+        let last = st.call_error.clone().unwrap_or_default();
+        drop(st);
+        let server = &self.u.name;
+        match transition {
+            Transition::Opened => warn!(
+                server = %server, status, error = %last,
+                "circuit breaker open: calls fail at once until a trial call gets an answer"
+            ),
+            Transition::Closed => info!(
+                server = %server, status,
+                "circuit breaker closed: the trial call got an answer"
+            ),
+            Transition::None => {}
+        }
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        let mut st = lock(&self.u.state);
+        st.in_flight = st.in_flight.saturating_sub(1);
+        if !self.settled && st.generation == self.generation {
+            st.breaker.abandon(self.admitted);
+        }
+    }
 }
 
 /// What `/mcp` routes by: the registry and the upstream list it was built from.
@@ -94,17 +155,34 @@ struct UpstreamState {
     status: Option<Status>,
     error: Option<String>,
     server_info: Option<Value>,
+    /// The transport of the current connection (`Peer::transport`), once connected.
+    transport: Option<&'static str>,
     capabilities: Extra,
     lists: Lists,
     last_started: Option<SystemTime>,
-    connected_at: Option<tokio::time::Instant>,
+    connected_at: Option<Instant>,
     peer: Option<Peer>,
-    /// Bumped on every (re)connect and stop, so a stale supervisor cannot overwrite newer state.
+    /// Bumped on every (re)connect, stop and failure, so a stale task (a supervisor, a health
+    /// check, a scheduled restart) cannot overwrite newer state or start a stopped server.
     generation: u64,
+    /// The restart policy; a deliberate start begins a fresh one.
+    restarts: Restarts,
+    /// True once the hub stopped restarting it (a restart storm, or restarts off): the next
+    /// applied reload tries it again.
+    gave_up: bool,
+    /// The circuit breaker of the current connection.
+    breaker: Breaker,
+    /// Why the breaker last counted a failure (shown while it is open).
+    call_error: Option<String>,
+    /// Consecutive failed pings of the current connection, and the last one's error.
+    ping_failures: u32,
+    ping_error: Option<String>,
+    /// Routed calls in flight, of any connection (pings wait while there are some).
+    in_flight: u32,
 }
 
 impl UpstreamState {
-    fn new(entry: Arc<hub_config::Server>) -> Self {
+    fn new(entry: Arc<hub_config::Server>, supervision: &Supervision) -> Self {
         let status = if entry.disabled { Status::Disabled } else { Status::Disconnected };
         let error = match &entry.kind {
             ServerKind::Invalid(summary) => Some(format!("invalid config: {summary}")),
@@ -115,12 +193,46 @@ impl UpstreamState {
             status: Some(status),
             error,
             server_info: None,
+            transport: None,
             capabilities: Extra::new(),
             lists: Lists::default(),
             last_started: None,
             connected_at: None,
             peer: None,
             generation: 0,
+            restarts: Restarts::new(&supervision.restart),
+            gave_up: false,
+            breaker: Breaker::new(&supervision.breaker),
+            call_error: None,
+            ping_failures: 0,
+            ping_error: None,
+            in_flight: 0,
+        }
+    }
+
+    /// The status and error `/api/servers` shows: a connected server whose breaker is open or
+    /// whose pings fail is `degraded`, with the reason as its error.
+    fn view(&self) -> (Status, Option<String>) {
+        let status = self.status.unwrap_or(Status::Disconnected);
+        if status != Status::Connected {
+            return (status, self.error.clone());
+        }
+        let mut notes = Vec::new();
+        if !self.breaker.is_closed() {
+            let last = self.call_error.as_deref().unwrap_or("unknown");
+            notes.push(format!(
+                "calls fail at once (circuit breaker open) until a trial call gets an answer; \
+                 last failure: {last}"
+            ));
+        }
+        if self.ping_failures > 0 {
+            let last = self.ping_error.as_deref().unwrap_or("unknown");
+            notes.push(format!("{} ping(s) in a row failed; last: {last}", self.ping_failures));
+        }
+        if notes.is_empty() {
+            (status, self.error.clone())
+        } else {
+            (Status::Degraded, Some(notes.join("; ")))
         }
     }
 
@@ -138,11 +250,11 @@ impl UpstreamState {
 }
 
 impl Upstream {
-    fn new(id: String, entry: hub_config::Server) -> Arc<Self> {
+    fn new(id: String, entry: hub_config::Server, supervision: &Supervision) -> Arc<Self> {
         Arc::new(Upstream {
             name: entry.name.clone(),
             id,
-            state: Mutex::new(UpstreamState::new(Arc::new(entry))),
+            state: Mutex::new(UpstreamState::new(Arc::new(entry), supervision)),
         })
     }
 
@@ -168,14 +280,20 @@ impl Hub {
     /// processes draw from (`hub-bin` passes a snapshot of the process environment).
     pub fn new(config: Config, env: Arc<dyn EnvSource + Send + Sync>, settings: Settings) -> Self {
         let ids = assign_ids(config.servers.iter().map(|s| s.name.as_str()), &HashSet::new());
-        let upstreams =
-            config.servers.iter().cloned().zip(ids).map(|(entry, id)| Upstream::new(id, entry));
+        let upstreams: Vec<_> = config
+            .servers
+            .iter()
+            .cloned()
+            .zip(ids)
+            .map(|(entry, id)| Upstream::new(id, entry, &settings.supervision))
+            .collect();
         let (notifications, _) = broadcast::channel(64);
         Hub {
             inner: Arc::new(Inner {
                 settings,
                 env,
-                upstreams: RwLock::new(Arc::new(upstreams.collect())),
+                clients: upstream::Clients::default(),
+                upstreams: RwLock::new(Arc::new(upstreams)),
                 routing: RwLock::default(),
                 config: Mutex::new(config),
                 reconfigure: tokio::sync::Mutex::new(()),
@@ -187,14 +305,15 @@ impl Hub {
 
     /// Starts every enabled upstream in parallel and returns when each has connected or failed
     /// (each bounded by the connect timeout). A slow or failing upstream never delays the others'
-    /// appearance on `/mcp`: each one's capabilities are published as soon as it connects.
+    /// appearance on `/mcp`: each one's capabilities are published as soon as it connects. One
+    /// that failed is restarted in the background (`hub.supervision.restart`).
     pub async fn start(&self) {
         let tasks: Vec<_> = self
             .inner
             .upstreams()
             .iter()
             .filter(|u| u.wanted())
-            .map(|u| tokio::spawn(Inner::connect(self.inner.clone(), u.clone())))
+            .map(|u| tokio::spawn(Inner::connect(self.inner.clone(), u.clone(), Start::Deliberate)))
             .collect();
         for t in tasks {
             if let Err(e) = t.await {
@@ -237,8 +356,9 @@ impl Hub {
         Ok(changes)
     }
 
-    /// Stops and starts one server again (dev mode, or an operator's request). False when no
-    /// server has that name.
+    /// Stops and starts one server again (dev mode, or an operator's request), with a fresh
+    /// restart budget; a restart that was pending is cancelled. False when no server has that
+    /// name.
     pub async fn restart_server(&self, name: &str) -> bool {
         let _guard = self.inner.reconfigure.lock().await;
         let Some(u) = self.inner.find(name) else { return false };
@@ -248,7 +368,7 @@ impl Hub {
         }
         self.inner.rebuild();
         if u.wanted() {
-            tokio::spawn(Inner::connect(self.inner.clone(), u));
+            tokio::spawn(Inner::connect(self.inner.clone(), u, Start::Deliberate));
         }
         true
     }
@@ -267,7 +387,7 @@ impl Hub {
     pub fn server_status(&self, name: &str) -> Option<(Status, Option<String>)> {
         let u = self.inner.find(name)?;
         let st = lock(&u.state);
-        Some((st.status.unwrap_or(Status::Disconnected), st.error.clone()))
+        Some(st.view())
     }
 
     /// Notifications for every client (`notifications/*/list_changed`).
@@ -339,17 +459,29 @@ impl Inner {
         self.upstreams().iter().find(|u| u.name == name).cloned()
     }
 
-    async fn connect(self: Arc<Self>, u: Arc<Upstream>) {
+    /// Starts `u` and, once it is up, follows it ([`Inner::supervise`], [`Inner::health`]).
+    /// A failure goes to [`Inner::fail`], which schedules the restart.
+    async fn connect(self: Arc<Self>, u: Arc<Upstream>, start: Start) {
         let (generation, entry) = {
             let mut st = lock(&u.state);
+            st.error = match start {
+                Start::Deliberate => {
+                    st.restarts = Restarts::new(&self.settings.supervision.restart);
+                    st.gave_up = false;
+                    None
+                }
+                // Stopped, removed or restarted on purpose while the restart was pending.
+                Start::Restart { generation, .. } if generation != st.generation => return,
+                Start::Restart { ref note, .. } => Some(note.clone()),
+            };
             st.generation += 1;
             st.status = Some(Status::Connecting);
-            st.error = None;
             st.last_started = Some(SystemTime::now());
             (st.generation, st.entry.clone())
         };
         let name = &u.name;
-        match upstream::open(&entry, self.env.as_ref(), &self.settings).await {
+        info!(server = %name, status = Status::Connecting.as_str(), "server connecting");
+        match upstream::open(&entry, self.env.as_ref(), &self.settings, &self.clients).await {
             Ok(c) => {
                 let info = serde_json::to_value(&c.init.server_info).ok();
                 let counts = [
@@ -363,11 +495,17 @@ impl Inner {
                     let current = st.generation == generation;
                     if current {
                         st.status = Some(Status::Connected);
+                        st.error = None;
                         st.server_info = info;
+                        st.transport = Some(c.peer.transport());
                         st.capabilities = c.init.capabilities.clone();
                         st.lists = c.lists;
-                        st.connected_at = Some(tokio::time::Instant::now());
+                        st.connected_at = Some(Instant::now());
                         st.peer = Some(c.peer.clone());
+                        st.breaker = Breaker::new(&self.settings.supervision.breaker);
+                        st.call_error = None;
+                        st.ping_failures = 0;
+                        st.ping_error = None;
                     }
                     current
                 };
@@ -378,20 +516,203 @@ impl Inner {
                 }
                 info!(
                     server = %name,
+                    status = Status::Connected.as_str(),
                     protocol = %c.init.protocol_version,
                     tools = counts[0], resources = counts[1], resource_templates = counts[2], prompts = counts[3],
                     "server connected"
                 );
                 self.rebuild();
+                let ping = self.settings.supervision.ping.clone();
+                let health = Inner::health(
+                    Arc::downgrade(&self),
+                    u.clone(),
+                    generation,
+                    c.peer.clone(),
+                    ping,
+                );
+                tokio::spawn(health);
                 tokio::spawn(self.clone().supervise(u.clone(), generation, c.peer, c.incoming));
             }
-            Err(error) => {
-                warn!(server = %name, %error, "server failed to start");
-                let mut st = lock(&u.state);
-                if st.generation == generation {
-                    st.status = Some(Status::Disconnected);
-                    st.error = Some(error);
+            Err(Failure::Retry(error)) => self.fail(&u, generation, error),
+            Err(failure) => self.refuse(&u, generation, &failure),
+        }
+    }
+
+    /// A start that trying again cannot fix (credentials, the entry as written): no restart;
+    /// the status says why, and a reload (or a deliberate start) tries again.
+    fn refuse(&self, u: &Upstream, generation: u64, failure: &Failure) {
+        let status = match failure {
+            Failure::Unauthorized(_) => Status::Unauthorized,
+            _ => Status::Disconnected,
+        };
+        {
+            let mut st = lock(&u.state);
+            if st.generation != generation {
+                return;
+            }
+            st.generation += 1;
+            st.status = Some(status);
+            st.error = Some(failure.message().to_owned());
+            st.gave_up = true;
+        }
+        warn!(
+            server = %u.name, status = status.as_str(), error = failure.message(),
+            "server cannot start; not retrying until the config changes"
+        );
+    }
+
+    /// The connection (or start attempt) of `generation` is over without anyone asking: forget
+    /// it, stop its process, and restart it as the policy says (the reason, and when the restart
+    /// comes or that the hub gave up, go into `error`). A stale `generation` — the upstream was
+    /// stopped, removed or restarted on purpose meanwhile — does nothing, so a deliberate stop
+    /// never leads to an automatic restart.
+    fn fail(self: &Arc<Self>, u: &Arc<Upstream>, generation: u64, reason: String) {
+        let now = Instant::now();
+        let (peer, was_connected, next, decision) = {
+            let mut st = lock(&u.state);
+            if st.generation != generation {
+                return;
+            }
+            st.generation += 1;
+            let up_for = st.connected_at.map(|t| now.duration_since(t));
+            let was_connected = st.status == Some(Status::Connected);
+            st.status = Some(Status::Disconnected);
+            st.lists = Lists::default();
+            st.connected_at = None;
+            let peer = st.peer.take();
+            let decision = st.restarts.on_failure(now, up_for);
+            st.error = Some(match decision {
+                Decision::Restart { delay, attempt } => {
+                    format!("{reason}; restarting in {} (attempt {attempt})", human(delay))
                 }
+                Decision::GiveUp { restarts, window } => {
+                    st.gave_up = true;
+                    format!(
+                        "{reason}; gave up after {restarts} restarts within {}: fix the server, \
+                         then save the config (or restart the hub) to try again",
+                        human(window)
+                    )
+                }
+                Decision::Off => {
+                    st.gave_up = true;
+                    reason.clone()
+                }
+            });
+            (peer, was_connected, st.generation, decision)
+        };
+        let status = Status::Disconnected.as_str();
+        match decision {
+            Decision::Restart { delay, attempt } => {
+                let delay = human(delay);
+                warn!(server = %u.name, status, %reason, attempt, %delay, "server down; restarting");
+            }
+            Decision::GiveUp { restarts, window } => {
+                let window = human(window);
+                error!(
+                    server = %u.name, status, %reason, restarts, %window,
+                    "server keeps failing; gave up restarting it"
+                );
+            }
+            Decision::Off => warn!(server = %u.name, status, %reason, "server down"),
+        }
+        if was_connected {
+            self.rebuild();
+        }
+        let inner = Arc::downgrade(self);
+        let u = u.clone();
+        tokio::spawn(async move {
+            // A hung child is stopped before its successor starts.
+            if let Some(p) = peer {
+                p.shutdown().await;
+            }
+            let Decision::Restart { delay, attempt } = decision else { return };
+            tokio::time::sleep(delay).await;
+            if let Some(inner) = inner.upgrade() {
+                let note = format!("{reason}; restarting (attempt {attempt})");
+                inner.connect(u, Start::Restart { generation: next, note }).await;
+            }
+        });
+    }
+
+    /// Pings one connection every `interval` (while no call is in flight) until it closes or is
+    /// replaced; `failures` consecutive failed pings count as a hang (see [`Inner::on_ping`]).
+    async fn health(
+        inner: Weak<Inner>,
+        u: Arc<Upstream>,
+        generation: u64,
+        peer: Peer,
+        ping: PingSettings,
+    ) {
+        let Some(interval) = ping.interval.filter(|d| !d.is_zero()) else { return };
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                _ = peer.closed() => return,
+            }
+            {
+                let st = lock(&u.state);
+                if st.generation != generation {
+                    return;
+                }
+                if st.in_flight > 0 {
+                    // A busy server is judged by its calls (their timeouts feed the breaker);
+                    // a server that answers requests one at a time must not be killed for it.
+                    continue;
+                }
+            }
+            let outcome = match peer.request(method::PING, None, ping.timeout).await {
+                // An error answer is an answer: the server is alive.
+                Ok(_) | Err(hub_transport::Error::Rpc(_)) => Ok(()),
+                // The exit is the supervisor's to report.
+                Err(hub_transport::Error::Closed { .. }) => return,
+                Err(e) => Err(error_chain(&e)),
+            };
+            let Some(inner) = inner.upgrade() else { return };
+            if !inner.on_ping(&u, generation, outcome, ping.failures.max(1)) {
+                return;
+            }
+        }
+    }
+
+    /// Records a ping's outcome; false when the health check of this connection is over.
+    fn on_ping(
+        self: &Arc<Self>,
+        u: &Arc<Upstream>,
+        generation: u64,
+        outcome: Result<(), String>,
+        threshold: u32,
+    ) -> bool {
+        let mut st = lock(&u.state);
+        if st.generation != generation {
+            return false;
+        }
+        match outcome {
+            Ok(()) => {
+                if st.ping_failures > 0 {
+                    st.ping_failures = 0;
+                    st.ping_error = None;
+                    let status = st.view().0.as_str();
+                    drop(st);
+                    info!(server = %u.name, status, "server answers pings again");
+                }
+                true
+            }
+            Err(e) => {
+                st.ping_failures += 1;
+                let failed = st.ping_failures;
+                if failed >= threshold {
+                    drop(st);
+                    let reason = format!(
+                        "server stopped answering: {failed} pings in a row failed (last: {e})"
+                    );
+                    self.fail(u, generation, reason);
+                    return false;
+                }
+                st.ping_error = Some(e.clone());
+                drop(st);
+                let status = Status::Degraded.as_str();
+                warn!(server = %u.name, status, failed, threshold, error = %e, "ping failed");
+                true
             }
         }
     }
@@ -429,20 +750,8 @@ impl Inner {
         self.on_closed(&u, generation, &reason);
     }
 
-    fn on_closed(&self, u: &Upstream, generation: u64, reason: &str) {
-        {
-            let mut st = lock(&u.state);
-            if st.generation != generation {
-                return;
-            }
-            warn!(server = %u.name, %reason, "server disconnected");
-            st.status = Some(Status::Disconnected);
-            st.error = Some(format!("server exited: {reason}"));
-            st.lists = Lists::default();
-            st.connected_at = None;
-            st.peer = None;
-        }
-        self.rebuild();
+    fn on_closed(self: &Arc<Self>, u: &Arc<Upstream>, generation: u64, reason: &str) {
+        self.fail(u, generation, format!("server exited: {reason}"));
     }
 
     async fn on_notification(&self, u: &Upstream, generation: u64, peer: &Peer, n: Notification) {
@@ -495,7 +804,7 @@ impl Inner {
             let Some(u) = old.iter().find(|u| u.name == entry.name).cloned() else {
                 let id = assign_ids([entry.name.as_str()], &taken).remove(0);
                 taken.insert(id.clone());
-                let u = Upstream::new(id, entry.clone());
+                let u = Upstream::new(id, entry.clone(), &self.settings.supervision);
                 if u.wanted() {
                     starting.push(u.clone());
                 }
@@ -531,6 +840,13 @@ impl Inner {
             }
             list.push(u);
         }
+        // Saving the config is how an operator asks the hub to try again a server it gave up on.
+        for u in &list {
+            if u.wanted() && lock(&u.state).gave_up && !starting.iter().any(|s| Arc::ptr_eq(s, u)) {
+                info!(server = %u.name, "trying again a server the hub had given up on");
+                starting.push(u.clone());
+            }
+        }
         for u in old.iter().filter(|u| changes.removed.contains(&u.name)) {
             info!(server = %u.name, "server removed");
             let mut st = lock(&u.state);
@@ -543,7 +859,7 @@ impl Inner {
         self.rebuild();
         futures_util::future::join_all(stopping.iter().map(Peer::shutdown)).await;
         for u in starting {
-            tokio::spawn(Inner::connect(self.clone(), u));
+            tokio::spawn(Inner::connect(self.clone(), u, Start::Deliberate));
         }
     }
 
@@ -677,15 +993,27 @@ impl Inner {
         m: &str,
         params: &P,
     ) -> Result<Box<RawValue>, RouteError> {
-        let peer = lock(&u.state).peer.clone();
-        let Some(peer) = peer else {
-            return Err(RouteError::NotConnected { server: u.name.clone() });
+        let (peer, mut call) = {
+            let mut st = lock(&u.state);
+            let Some(peer) = st.peer.clone() else {
+                return Err(RouteError::NotConnected { server: u.name.clone() });
+            };
+            let admitted = st.breaker.admit(Instant::now());
+            if let Admission::Reject { retry_in } = admitted {
+                return Err(RouteError::CircuitOpen { server: u.name.clone(), retry_in });
+            }
+            st.in_flight += 1;
+            (peer, Call { u, generation: st.generation, admitted, settled: false })
         };
         let params =
             serde_json::value::to_raw_value(params).expect("typed params always serialize");
-        peer.request(m, Some(params), self.settings.request_timeout)
-            .await
-            .map_err(|e| RouteError::from_transport(&u.name, e))
+        let result = peer.request(m, Some(params), self.settings.request_timeout).await;
+        match &result {
+            // An error answer is an answer: only failures to get one count against the server.
+            Ok(_) | Err(hub_transport::Error::Rpc(_)) => call.settle(None),
+            Err(e) => call.settle(Some(error_chain(e))),
+        }
+        result.map_err(|e| RouteError::from_transport(&u.name, e))
     }
 
     fn initialize_result(&self, p: &InitializeParams) -> Value {
@@ -723,17 +1051,26 @@ impl Inner {
 
 fn server_info(u: &Upstream) -> ServerInfo {
     let st = lock(&u.state);
+    let (status, error) = st.view();
     let items = |v: &Vec<Extra>| v.iter().cloned().map(Value::Object).collect();
     ServerInfo {
         name: u.name.clone(),
         display_name: st.entry.display_name.clone(),
         description: st.entry.description.clone(),
-        transport_type: match st.entry.kind {
-            ServerKind::Remote { .. } => "sse".to_owned(),
-            _ => "stdio".to_owned(),
-        },
-        status: st.status.unwrap_or(Status::Disconnected).as_str().to_owned(),
-        error: st.error.clone(),
+        // What was negotiated once connected; before that, what the config asks for, with
+        // mcp-hub's "sse" for a remote server whose transport is still to be negotiated.
+        transport_type: st
+            .transport
+            .unwrap_or(match &st.entry.kind {
+                ServerKind::Remote { transport, .. } => match transport {
+                    hub_config::Transport::StreamableHttp => "streamable-http",
+                    _ => "sse",
+                },
+                _ => "stdio",
+            })
+            .to_owned(),
+        status: status.as_str().to_owned(),
+        error,
         capabilities: Capabilities {
             tools: items(&st.lists.tools),
             resources: items(&st.lists.resources),

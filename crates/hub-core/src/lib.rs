@@ -23,6 +23,7 @@ mod hub;
 mod registry;
 mod serve;
 mod settings;
+mod supervise;
 mod upstream;
 
 /// Registry internals for `benches/routing.rs` (feature `bench-internals`); not a public API.
@@ -70,6 +71,8 @@ pub use self::{
     hub::{Hub, State},
     registry::sanitize_id,
     serve::serve,
-    settings::{COMPAT_VERSION, Settings},
+    settings::{
+        BreakerSettings, COMPAT_VERSION, PingSettings, RestartSettings, Settings, Supervision,
+    },
     upstream::Status,
 };

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use hub_config::{EnvSource, ResolvedStdio, Server, ServerKind};
+use hub_config::{EnvSource, ResolvedStdio, Server, ServerKind, Transport};
 use hub_protocol::{
     ProtocolVersion, RawValue,
     mcp::{Extra, InitializeResult, ListKind, ListPage, PaginatedParams, method},
 };
-use hub_transport::{Incoming, Peer};
+use hub_transport::{HttpTransport, Incoming, Peer};
 use serde_json::json;
 use tracing::{debug, warn};
 
@@ -17,7 +17,18 @@ use crate::{registry::Lists, settings::Settings};
 /// Pages fetched from one list before the hub gives up on a server that never ends pagination.
 const MAX_PAGES: usize = 1000;
 
-/// Connection status of an upstream, with mcp-hub's names.
+/// Connection status of an upstream, with mcp-hub's names (`degraded` is the hub's own).
+///
+/// ```text
+/// connecting ──► connected ◄──► degraded
+///     ▲              │              │
+///     │              ▼              ▼
+///     └── (restart) disconnected ◄──┘        disabled: `disabled: true`, never started
+/// ```
+///
+/// A server that exits, fails to start or stops answering pings is `disconnected` with an
+/// `error`; while a restart is scheduled the error ends in `restarting in 2.0s (attempt 2)`, and
+/// after a restart storm it says that the hub gave up and how to try again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Status {
@@ -25,8 +36,16 @@ pub enum Status {
     Connecting,
     /// Serving; its capabilities are on `/mcp`.
     Connected,
-    /// Not running: never started, stopped, failed to start, or exited (`error` says why).
+    /// Connected, with its capabilities on `/mcp`, but unhealthy: its circuit breaker is open
+    /// (calls fail fast) or pings are failing, fewer times than make it count as hung. `error`
+    /// says which.
+    Degraded,
+    /// Not running: never started, stopped, failed to start, exited, or waiting to be restarted
+    /// (`error` says why).
     Disconnected,
+    /// A remote server answered HTTP 401 and waits for authorization (mcp-hub's state; set by
+    /// the remote transports once they land, nothing sets it yet).
+    Unauthorized,
     /// `disabled: true` in the config.
     Disabled,
 }
@@ -37,7 +56,9 @@ impl Status {
         match self {
             Status::Connecting => "connecting",
             Status::Connected => "connected",
+            Status::Degraded => "degraded",
             Status::Disconnected => "disconnected",
+            Status::Unauthorized => "unauthorized",
             Status::Disabled => "disabled",
         }
     }
@@ -51,43 +72,122 @@ pub(crate) struct Connected {
     pub(crate) lists: Lists,
 }
 
-/// Starts the server of `entry`, handshakes and fetches its lists. Every failure is a message
-/// meant for `/api/servers` and the log; the child is stopped on failure.
+/// Why an upstream could not be opened, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A crash, timeout, refused connection, bad answer: the restart policy applies.
+    Retry(String),
+    /// The server wants credentials (HTTP 401/403): restarting cannot fix it.
+    Unauthorized(String),
+    /// The entry cannot be started as written (invalid, or a placeholder that does not
+    /// resolve): only a config change can fix it, and a reload retries it.
+    Config(String),
+}
+
+impl Failure {
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Failure::Retry(m) | Failure::Unauthorized(m) | Failure::Config(m) => m,
+        }
+    }
+
+    fn of(context: &str, e: &hub_transport::Error) -> Failure {
+        let message = if context.is_empty() {
+            error_chain(e)
+        } else {
+            format!("{context}: {}", error_chain(e))
+        };
+        match e {
+            hub_transport::Error::Unauthorized { .. } => Failure::Unauthorized(message),
+            hub_transport::Error::InvalidSpec { .. } => Failure::Config(message),
+            _ => Failure::Retry(message),
+        }
+    }
+}
+
+/// The transports' shared dependencies: the HTTP client is built once, on first use, and cloned
+/// into every remote upstream (one connection pool for all of them).
+#[derive(Debug, Default)]
+pub(crate) struct Clients {
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl Clients {
+    fn http(&self, settings: &Settings) -> Result<reqwest::Client, Failure> {
+        self.http
+            .get_or_init(|| hub_pool::http_client(&settings.pool).map_err(|e| error_chain(&e)))
+            .clone()
+            .map_err(|e| Failure::Config(format!("cannot build the HTTP client: {e}")))
+    }
+}
+
+/// Starts (stdio) or connects to (remote) the server of `entry`, handshakes and fetches its
+/// lists. Every failure is a message meant for `/api/servers` and the log; a started child is
+/// stopped on failure.
 pub(crate) async fn open(
     entry: &Server,
     env: &(dyn EnvSource + Sync),
     settings: &Settings,
-) -> Result<Connected, String> {
-    let resolved = match &entry.kind {
-        ServerKind::Stdio { .. } => {
-            crate::cmd::resolve_stdio(entry, env, settings.cwd.as_deref()).await.map_err(
-                |errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            )?
-        }
-        ServerKind::Remote { .. } => {
-            // Built by the transports issue: streamable HTTP with SSE fallback.
-            return Err(
-                "remote (url) servers are not supported yet; only stdio servers can be started"
-                    .to_owned(),
-            );
-        }
-        ServerKind::Invalid(summary) => return Err(format!("invalid config: {summary}")),
-        _ => return Err("unsupported server kind".to_owned()),
+    clients: &Clients,
+) -> Result<Connected, Failure> {
+    let joined = |errors: Vec<hub_config::ConfigError>| {
+        errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     };
-    for w in &resolved.warnings {
-        warn!(server = %entry.name, "{w}");
-    }
-    let ResolvedStdio { command, args, env: child_env, cwd, .. } = resolved;
-    debug!(
-        server = %entry.name,
-        %command,
-        env = ?child_env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-        "starting stdio server"
-    );
-    let spec = hub_transport::Spec { command, args, env: child_env, cwd: cwd.map(Into::into) };
-    let (peer, incoming) = hub_transport::spawn(&entry.name, &spec, &settings.stdio)
-        .await
-        .map_err(|e| error_chain(&e))?;
+    let (peer, incoming) = match &entry.kind {
+        ServerKind::Stdio { .. } => {
+            let resolved = crate::cmd::resolve_stdio(entry, env, settings.cwd.as_deref())
+                .await
+                .map_err(|e| Failure::Config(joined(e)))?;
+            for w in &resolved.warnings {
+                warn!(server = %entry.name, "{w}");
+            }
+            let ResolvedStdio { command, args, env: child_env, cwd, .. } = resolved;
+            debug!(
+                server = %entry.name,
+                %command,
+                env = ?child_env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+                "starting stdio server"
+            );
+            let spec =
+                hub_transport::Spec { command, args, env: child_env, cwd: cwd.map(Into::into) };
+            hub_transport::spawn(&entry.name, &spec, &settings.stdio)
+                .await
+                .map_err(|e| Failure::of("", &e))?
+        }
+        ServerKind::Remote { transport, .. } => {
+            // Resolved at every connect, so rotated secrets from `${cmd:}` are read again.
+            let resolved = crate::cmd::resolve_remote(entry, env, settings.cwd.as_deref())
+                .await
+                .map_err(|e| Failure::Config(joined(e)))?;
+            for w in &resolved.warnings {
+                warn!(server = %entry.name, "{w}");
+            }
+            let spec = hub_transport::HttpSpec {
+                url: resolved.url,
+                headers: resolved.headers,
+                transport: match transport {
+                    Transport::StreamableHttp => HttpTransport::StreamableHttp,
+                    Transport::Sse => HttpTransport::Sse,
+                    _ => HttpTransport::Auto,
+                },
+            };
+            let client = clients.http(settings)?;
+            let connecting = hub_transport::connect(&entry.name, &spec, &settings.http, client);
+            match tokio::time::timeout(settings.connect_timeout, connecting).await {
+                Ok(r) => r.map_err(|e| Failure::of("", &e))?,
+                Err(_) => {
+                    return Err(Failure::Retry(format!(
+                        "did not connect within {:?}",
+                        settings.connect_timeout
+                    )));
+                }
+            }
+        }
+        ServerKind::Invalid(summary) => {
+            return Err(Failure::Config(format!("invalid config: {summary}")));
+        }
+        _ => return Err(Failure::Config("unsupported server kind".to_owned())),
+    };
     match tokio::time::timeout(settings.connect_timeout, handshake(&peer, settings)).await {
         Ok(Ok((init, lists))) => Ok(Connected { peer, incoming, init, lists }),
         Ok(Err(e)) => {
@@ -96,7 +196,10 @@ pub(crate) async fn open(
         }
         Err(_) => {
             peer.shutdown().await;
-            Err(format!("did not finish starting within {:?}", settings.connect_timeout))
+            Err(Failure::Retry(format!(
+                "did not finish starting within {:?}",
+                settings.connect_timeout
+            )))
         }
     }
 }
@@ -117,7 +220,7 @@ fn raw(v: &serde_json::Value) -> Box<RawValue> {
     serde_json::value::to_raw_value(v).expect("a serde_json::Value always serializes")
 }
 
-async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult, Lists), String> {
+async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult, Lists), Failure> {
     let params = json!({
         "protocolVersion": ProtocolVersion::LATEST.as_str(),
         // The hub relays no server-to-client requests yet, so it offers no client capabilities.
@@ -127,17 +230,19 @@ async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult
     let result = peer
         .request(method::INITIALIZE, Some(raw(&params)), settings.connect_timeout)
         .await
-        .map_err(|e| format!("initialize failed: {}", error_chain(&e)))?;
+        .map_err(|e| Failure::of("initialize failed", &e))?;
     let init: InitializeResult = serde_json::from_str(result.get())
-        .map_err(|e| format!("malformed initialize result: {e}"))?;
+        .map_err(|e| Failure::Retry(format!("malformed initialize result: {e}")))?;
     if ProtocolVersion::parse(&init.protocol_version).is_none() {
-        return Err(format!(
+        return Err(Failure::Retry(format!(
             "server chose protocol version {:?}, which the hub does not speak (supported: {})",
             init.protocol_version,
             ProtocolVersion::supported_list()
-        ));
+        )));
     }
-    peer.notify(method::INITIALIZED, None).await.map_err(|e| error_chain(&e))?;
+    peer.notify(method::INITIALIZED, None)
+        .await
+        .map_err(|e| Failure::of("notifications/initialized failed", &e))?;
     let mut lists = Lists::default();
     for kind in ListKind::ALL {
         *lists.get_mut(kind) =

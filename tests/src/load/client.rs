@@ -115,6 +115,8 @@ fn reqwest_kind(e: &reqwest::Error) -> ErrorKind {
 }
 
 fn client() -> Result<reqwest::Client, ErrorKind> {
+    // reqwest is built without a default crypto provider (the hub installs ring).
+    hub_pool::install_crypto_provider();
     reqwest::Client::builder()
         .tcp_nodelay(true)
         .timeout(REQUEST_TIMEOUT)

@@ -109,6 +109,7 @@ impl Drop for Hub {
 
 /// Waits (bounded) until `/api/health` says `ready`, that is every upstream tried.
 async fn wait_ready(base: &str) -> anyhow::Result<()> {
+    hub_pool::install_crypto_provider();
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(r) = http.get(format!("{base}/api/health")).send().await

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use super::*;
 use crate::{
-    HttpSettings, SERVER_KEYS, ServerKind, Source, StdioSettings, Timeouts, WatchSettings, load,
+    BreakerSettings, HttpSettings, PingSettings, RestartSettings, SERVER_KEYS, ServerKind, Source,
+    StdioSettings, SupervisionSettings, Timeouts, WatchSettings, load,
 };
 
 fn definition<'a>(schema: &'a Value, name: &str) -> &'a Map<String, Value> {
@@ -189,15 +190,23 @@ fn hub_section_is_hub_settings() {
     let hub = properties(&schema, "HubSettings");
     let keys: BTreeSet<String> = hub.keys().cloned().collect();
     assert_eq!(keys, serde_fields::<HubSettings>());
-    assert_eq!(keys, ["timeouts", "http", "stdio", "watch"].map(str::to_owned).into());
+    assert_eq!(
+        keys,
+        ["timeouts", "http", "stdio", "watch", "supervision"].map(str::to_owned).into()
+    );
+    let supervision = properties(&schema, "SupervisionSettings");
     let sections = [
-        ("timeouts", serde_fields::<Timeouts>()),
-        ("http", serde_fields::<HttpSettings>()),
-        ("stdio", serde_fields::<StdioSettings>()),
-        ("watch", serde_fields::<WatchSettings>()),
+        ("timeouts", &hub["timeouts"], serde_fields::<Timeouts>()),
+        ("http", &hub["http"], serde_fields::<HttpSettings>()),
+        ("stdio", &hub["stdio"], serde_fields::<StdioSettings>()),
+        ("watch", &hub["watch"], serde_fields::<WatchSettings>()),
+        ("supervision", &hub["supervision"], serde_fields::<SupervisionSettings>()),
+        ("supervision.restart", &supervision["restart"], serde_fields::<RestartSettings>()),
+        ("supervision.breaker", &supervision["breaker"], serde_fields::<BreakerSettings>()),
+        ("supervision.ping", &supervision["ping"], serde_fields::<PingSettings>()),
     ];
-    for (key, fields) in sections {
-        let def = referenced(&hub[key]);
+    for (key, property, fields) in sections {
+        let def = referenced(property);
         let documented: BTreeSet<String> = properties(&schema, &def).keys().cloned().collect();
         assert_eq!(documented, fields, "hub.{key}");
         assert!(!fields.is_empty(), "hub.{key}");
