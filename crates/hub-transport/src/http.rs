@@ -76,6 +76,8 @@ const JSON: &str = "application/json";
 
 /// The close reason when the server forgets the session.
 pub(crate) const SESSION_EXPIRED: &str = "session expired (HTTP 404)";
+/// The close reason when a server answers the session id with 400 and a message about it.
+pub(crate) const SESSION_UNKNOWN: &str = "session no longer known to the server (HTTP 400)";
 
 /// The shortest reconnection delay, whatever the server's `retry` says (`retry: 0` must not
 /// turn a stream that keeps closing into a busy loop).
@@ -540,19 +542,34 @@ impl Link {
     }
 
     /// The error for a non-2xx answer. A 404 to a request that carried the session id means
-    /// the server ended the session: the peer is closed, so that the hub reconnects.
+    /// the server ended the session: the peer is closed, so that the hub reconnects. The
+    /// TypeScript SDK's servers (server-everything among them) answer an unknown session with
+    /// 400 "No valid session ID" instead; a 400 to a request with a session whose body speaks of
+    /// the session is taken the same way, or the hub would never recover from an upstream
+    /// restart.
     async fn status_error(&self, answer: Answer) -> Error {
         let status = answer.response.status();
         if status == StatusCode::NOT_FOUND && answer.with_session {
-            warn!(server = %self.name(), "the server ended the session");
-            self.shared.close(SESSION_EXPIRED.to_owned());
-            return self.shared.closed_error(SESSION_EXPIRED);
+            return self.session_gone(SESSION_EXPIRED);
         }
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
             return Error::Unauthorized { status: status.as_u16() };
         }
         let body = body_excerpt(answer.response, self.settings.connect_timeout).await;
+        if status == StatusCode::BAD_REQUEST
+            && answer.with_session
+            && body.to_ascii_lowercase().contains("session")
+        {
+            return self.session_gone(SESSION_UNKNOWN);
+        }
         Error::Http { status: status.as_u16(), body }
+    }
+
+    /// Closes the peer because the server no longer knows the session.
+    fn session_gone(&self, reason: &str) -> Error {
+        warn!(server = %self.name(), reason, "the server ended the session");
+        self.shared.close(reason.to_owned());
+        self.shared.closed_error(reason)
     }
 
     /// Remembers the session id the server gave with its `initialize` result.

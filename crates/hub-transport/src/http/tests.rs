@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use self::fake::{End, Fake, Reply, Seen, event, notification, result};
-use super::{HttpSettings, HttpSpec, HttpTransport, SESSION_EXPIRED, connect};
+use super::{HttpSettings, HttpSpec, HttpTransport, SESSION_EXPIRED, SESSION_UNKNOWN, connect};
 use crate::{
     Error, Incoming, Peer,
     testing::{LONG, json, next_notification, params, within},
@@ -465,6 +465,31 @@ async fn session_404_closes_the_peer() {
     assert!(within(5, incoming.recv()).await.is_none(), "Incoming ends with the peer");
     within(5, peer.shutdown()).await;
     assert!(!fake.seen().iter().any(|s| s.method == "DELETE"), "an expired session is not DELETEd");
+    fake.stop().await;
+}
+
+/// The TypeScript SDK answers an unknown session with 400 and says so in the body; any other
+/// 400 stays an ordinary error.
+#[tokio::test]
+async fn session_400_from_the_typescript_sdk_closes_the_peer_too() {
+    let fake = Fake::start(streamable(|seen| match seen.rpc() {
+        Some("forgotten") => Reply::Text(
+            400,
+            r#"{"jsonrpc":"2.0","error":{"code":-32000,"message":"Bad Request: No valid session ID provided"},"id":null}"#,
+        ),
+        Some("bad") => Reply::Text(400, "bad arguments"),
+        _ => plain(seen),
+    }))
+    .await;
+    let (peer, _incoming) = open(&fake, "/mcp", HttpTransport::StreamableHttp).await;
+    initialize(&peer).await;
+    let error = within(5, peer.request("bad", None, LONG)).await.expect_err("fails");
+    assert!(matches!(&error, Error::Http { status: 400, .. }), "{error:?}");
+    assert!(!peer.is_closed(), "an unrelated 400 keeps the session");
+    let error = within(5, peer.request("forgotten", None, LONG)).await.expect_err("fails");
+    assert!(matches!(&error, Error::Closed { reason } if reason == SESSION_UNKNOWN), "{error:?}");
+    assert_eq!(within(5, peer.closed()).await, SESSION_UNKNOWN);
+    within(5, peer.shutdown()).await;
     fake.stop().await;
 }
 
