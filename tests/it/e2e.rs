@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{ACCEPT, HUB, Hub, Session, children_of, demo, names};
+use crate::support::{ACCEPT, HUB, Hub, Session, children_of, demo, is_running, names, reaper_of};
 
 #[tokio::test]
 async fn one_endpoint_lists_calls_reads_and_gets_across_servers() {
@@ -274,6 +274,34 @@ async fn sigterm_stops_the_hub_and_every_child() {
             .is_ok_and(|s| s.contains(") Z"));
         assert!(gone, "child {pid} outlived the hub");
     }
+}
+
+#[tokio::test]
+async fn no_child_or_grandchild_outlives_a_hub_killed_with_sigkill() {
+    // `b` leaves a grandchild in its process group, as `npx` or a shell wrapper would.
+    let b = json!({"command": "sh", "args": ["-c", format!("sleep 300 & exec {HUB} demo-server")]});
+    let hub = Hub::start(&json!({"mcpServers": {"a": demo(&[]), "b": b}})).await;
+    let children = children_of(hub.pid());
+    assert_eq!(children.len(), 2, "one process per server: {children:?}");
+    let grandchildren: Vec<i32> =
+        children.iter().flat_map(|&c| children_of(u32::try_from(c).unwrap())).collect();
+    assert_eq!(grandchildren.len(), 1, "b's sleep: {grandchildren:?}");
+    let reaper = reaper_of(hub.pid()).expect("the hub runs a reaper");
+    // No chance to stop anything in order: the reaper must clean up.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(hub.pid()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let everyone: Vec<i32> = children.iter().chain(&grandchildren).copied().collect();
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        while everyone.iter().any(|&p| is_running(p)) || is_running(reaper) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let left: Vec<i32> = everyone.iter().copied().filter(|&p| is_running(p)).collect();
+    assert!(gone.is_ok(), "still running 10 s after the hub was killed: {left:?}, reaper {reaper}");
 }
 
 #[tokio::test]

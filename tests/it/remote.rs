@@ -30,7 +30,10 @@ struct Everything {
 
 impl Everything {
     async fn start(p: &Peers, mode: &str) -> Everything {
-        let port = free_port().await;
+        Everything::start_on(p, mode, free_port().await).await
+    }
+
+    async fn start_on(p: &Peers, mode: &str, port: u16) -> Everything {
         let child = tokio::process::Command::new("node")
             .arg(&p.everything)
             .arg(mode)
@@ -206,6 +209,47 @@ async fn a_thousand_calls_reuse_a_handful_of_upstream_connections() {
     // Sequential calls on a kept-alive pool need one connection (a second may serve the GET
     // stream); without keep-alive this would be 1000.
     assert!(during <= 4, "{during} connections for 1000 sequential calls");
+    assert_eq!(hub.stop().await, Some(0));
+    every.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_http_server_that_restarts_is_reconnected_transparently() {
+    let Some(p) = peers() else { return };
+    let every = Everything::start(&p, "streamableHttp").await;
+    let port = every.port;
+    let hub = Hub::start(&json!({
+        "mcpServers": {"everything": {"url": every.url("/mcp")}},
+        "hub": {"supervision": {"restart": {"initialDelay": "200ms", "maxDelay": "1s"}}},
+    }))
+    .await;
+    let mut s = Session::open(&hub).await;
+    let (err, _) = s.tool_text("everything__echo", json!({"message": "before"})).await;
+    assert!(!err);
+    // The upstream restarts: its sessions are gone, so the hub's session id now gets 404.
+    every.stop().await;
+    let every = Everything::start_on(&p, "streamableHttp", port).await;
+    let mut last = Value::Null;
+    let back = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let v = s
+                .call(
+                    "tools/call",
+                    json!({"name": "everything__echo", "arguments": {"message": "after"}}),
+                )
+                .await;
+            let text = v["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned();
+            if v["result"]["isError"] != true && text.contains("after") {
+                return;
+            }
+            last = v;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "not reconnected within 20 s: {last}\n{}", hub.log.lock().unwrap());
+    let (status, transport, _) = state(&hub, "everything").await;
+    assert_eq!((status.as_str(), transport.as_str()), ("connected", "streamable-http"));
     assert_eq!(hub.stop().await, Some(0));
     every.stop().await;
 }

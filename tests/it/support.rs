@@ -305,8 +305,31 @@ impl Stream {
     }
 }
 
-/// The direct children of `pid`, from /proc.
+/// The hub's upstream child processes (its reaper, see [`reaper_of`], not counted).
 pub fn children_of(pid: u32) -> Vec<i32> {
+    processes_of(pid).into_iter().filter(|&c| !is_reaper(c)).collect()
+}
+
+/// The hub's reaper process (`mcp-hub reaper`), if it has one.
+pub fn reaper_of(pid: u32) -> Option<i32> {
+    processes_of(pid).into_iter().find(|&c| is_reaper(c))
+}
+
+fn is_reaper(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|&b| b == 0).nth(1) == Some(b"reaper".as_slice()))
+}
+
+/// Whether `pid` still runs (a zombie waiting to be reaped does not count).
+pub fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start()).unwrap_or_default();
+        !state.starts_with('Z') && !state.starts_with('X')
+    })
+}
+
+/// Every direct child process of `pid`.
+fn processes_of(pid: u32) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };

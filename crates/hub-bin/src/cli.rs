@@ -65,6 +65,10 @@ pub enum Command {
         #[arg(long)]
         test_tools: bool,
     },
+    /// Internal: the watchdog the hub starts so its children never outlive it (reads process
+    /// group ids on stdin; when stdin ends, kills the groups still listed).
+    #[command(hide = true)]
+    Reaper,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod demo;
+mod reaper;
 mod run;
 mod settings;
 mod watch;

@@ -23,6 +23,7 @@ pub fn main() -> ExitCode {
             return crate::demo::main(*page_size, *test_tools);
         }
         Some(Command::Check { config, resolve }) => return crate::check::main(config, *resolve),
+        Some(Command::Reaper) => return crate::reaper::main(),
         None => {}
     }
     init_tracing();
@@ -112,7 +113,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // mcp-hub's `${workspaceFolder}` / `${cwd}`: where the hub was started (mcphub.nvim starts
     // it in the workspace root).
     let cwd = std::env::current_dir().ok().and_then(|p| p.to_str().map(str::to_owned));
-    let settings = crate::settings::core(&config.settings, cwd);
+    let mut settings = crate::settings::core(&config.settings, cwd);
+    // No child outlives the hub, even one killed without a chance to stop them.
+    let reaper = crate::reaper::Reaper::start().map(Arc::new);
+    if let Some(r) = &reaper {
+        settings.stdio.group_watch = Some(r.clone());
+    }
     let http = http_settings(&cli, bound, crate::settings::http(&config.settings));
     let debounce = cli
         .watch
@@ -144,6 +150,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Ok(Ok(Err(e))) => warn!(error = %e, "http server ended with an error"),
         Ok(Err(e)) => warn!(error = %e, "http server task failed"),
         Err(_) => warn!("http server did not drain within 5 s"),
+    }
+    if let Some(r) = &reaper {
+        r.finish();
     }
     info!("stopped");
     Ok(())

@@ -76,3 +76,6 @@ pub use self::{
     },
     upstream::Status,
 };
+/// Watches the process groups of stdio upstreams (see [`Settings::stdio`]); `hub-bin` uses it to
+/// make sure no child outlives a killed hub.
+pub use hub_transport::GroupWatch;

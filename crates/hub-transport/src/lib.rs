@@ -42,5 +42,5 @@ pub use self::{
     http::{HttpSettings, HttpSpec, HttpTransport, SseCodec, SseEvent, SseFrame, connect},
     peer::{Incoming, Peer},
     shell::{DEFAULT_SHELL_MAX_OUTPUT, DEFAULT_SHELL_TIMEOUT, run_shell},
-    stdio::{DEFAULT_INHERITED_ENV, Settings, Spec, spawn},
+    stdio::{DEFAULT_INHERITED_ENV, GroupWatch, Settings, Spec, spawn},
 };

@@ -73,6 +73,16 @@ impl fmt::Debug for Spec {
     }
 }
 
+/// Told about every process group a stdio transport starts and, once its leader is reaped and
+/// the group killed, finishes with. Lets something outside the hub's process clean up when the
+/// hub itself is killed without a chance to stop its children (`SIGKILL`, OOM killer).
+pub trait GroupWatch: fmt::Debug + Send + Sync {
+    /// A child was started as the leader of process group `group`.
+    fn started(&self, group: u32);
+    /// Process group `group` is gone (its leader reaped, the rest killed).
+    fn finished(&self, group: u32);
+}
+
 /// Limits and timings of a stdio transport.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -83,6 +93,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Capacity of the [`Incoming`] channel. Default 1024.
     pub incoming_capacity: usize,
+    /// Told about each child's process group; `None` by default.
+    pub group_watch: Option<Arc<dyn GroupWatch>>,
 }
 
 impl Default for Settings {
@@ -91,6 +103,7 @@ impl Default for Settings {
             max_line_bytes: 16 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(2),
             incoming_capacity: 1024,
+            group_watch: None,
         }
     }
 }
@@ -108,6 +121,10 @@ pub async fn spawn(name: &str, spec: &Spec, settings: &Settings) -> Result<(Peer
     let stdout = child.stdout.take().expect("stdout is piped by `command`");
     let stderr = child.stderr.take().expect("stderr is piped by `command`");
     info!(server = %name, pid, command = %spec.command, "started upstream");
+    let watch = settings.group_watch.clone().zip(pid);
+    if let Some((w, group)) = &watch {
+        w.started(*group);
+    }
 
     let shared = Arc::new(Shared::new(name));
     let (out_tx, out_rx) = mpsc::channel(peer::WRITE_QUEUE);
@@ -142,6 +159,7 @@ pub async fn spawn(name: &str, spec: &Spec, settings: &Settings) -> Result<(Peer
         eof: eof_rx,
         broken: broken_rx,
         done: done_tx,
+        watch,
     }));
     let link = peer::Link::Stdio { pipe, out: out_tx, pid };
     Ok((Peer::new(shared, link, shutdown_tx, done_rx), incoming_rx))
@@ -202,6 +220,8 @@ struct Supervisor {
     broken: oneshot::Receiver<String>,
     /// Set once shutdown is complete.
     done: watch::Sender<bool>,
+    /// Told when the group is gone.
+    watch: Option<(Arc<dyn GroupWatch>, u32)>,
 }
 
 /// What woke the supervisor.
@@ -264,6 +284,9 @@ async fn supervise(mut s: Supervisor) {
     }
     // The child is reaped. Whatever it left running in its group goes too.
     signal_group(s.group, Signal::SIGKILL, &name);
+    if let Some((w, group)) = &s.watch {
+        w.finished(*group);
+    }
     s.done.send_replace(true);
     debug!(server = %name, "upstream shut down");
 }
