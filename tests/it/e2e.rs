@@ -335,3 +335,69 @@ async fn disabled_tools_and_prompts_are_hidden_from_mcp_but_listed_in_the_api() 
     );
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_cancellation_stops_the_call_here_and_upstream() {
+    let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&["--test-tools"])}})).await;
+    let mut s = Session::open(&hub).await;
+    let call = json!({"jsonrpc": "2.0", "id": "slow-1", "method": "tools/call",
+                      "params": {"name": "demo__sleep", "arguments": {"ms": 30000}}});
+    let waiting = s.fork();
+    let started = std::time::Instant::now();
+    let pending = tokio::spawn(async move { waiting.post(&call).await.json::<Value>().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": "slow-1", "reason": "user pressed stop"}});
+    assert_eq!(s.post(&cancel).await.status(), 202);
+    let answer = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("answered at once, not after the 30 s sleep")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["error"]["code"], -32800, "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The upstream was told too, and stopped its work.
+    let counted = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if s.tool_text("demo__cancellations", json!({})).await.1 == "1" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(counted.is_ok(), "the demo server never saw notifications/cancelled");
+    // Cancelling something already answered, or unknown, is harmless.
+    assert_eq!(s.post(&cancel).await.status(), 202);
+    assert_eq!(s.tool_text("demo__echo", json!({"text": "still fine"})).await.1, "still fine");
+    hub.stop().await;
+}
+
+#[tokio::test]
+async fn closing_a_session_cancels_what_it_still_waits_for() {
+    let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&["--test-tools"])}})).await;
+    let s = Session::open(&hub).await;
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                      "params": {"name": "demo__sleep", "arguments": {"ms": 30000}}});
+    let waiting = s.fork();
+    let pending = tokio::spawn(async move { waiting.post(&call).await.status() });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deleted = s.http.delete(&s.url).header("mcp-session-id", &s.id).send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .expect("the pending call ended with the session")
+        .unwrap();
+    let mut other = Session::open(&hub).await;
+    let counted = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if other.tool_text("demo__cancellations", json!({})).await.1 == "1" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(counted.is_ok(), "the upstream call of a closed session was not cancelled");
+    hub.stop().await;
+}

@@ -13,7 +13,7 @@ use std::{
 };
 
 use hub_protocol::{
-    ErrorObject, Message, ProtocolVersion, Request, Response,
+    ErrorObject, Id, Message, ProtocolVersion, Request, Response,
     jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND},
     mcp::{ListKind, ListPage, PaginatedParams, method},
 };
@@ -30,6 +30,10 @@ struct Demo {
     bonus: AtomicBool,
     /// Set by the `hang` tool: every later request is ignored (a server that stopped answering).
     hung: AtomicBool,
+    /// Requests being answered, so that `notifications/cancelled` can stop them.
+    running: std::sync::Mutex<std::collections::HashMap<Id, tokio::task::AbortHandle>>,
+    /// How many requests `notifications/cancelled` stopped (the `cancellations` test tool).
+    cancelled: std::sync::atomic::AtomicUsize,
     out: mpsc::UnboundedSender<Vec<u8>>,
 }
 
@@ -63,6 +67,8 @@ async fn serve(page_size: usize, test_tools: bool) {
         test_tools,
         bonus: AtomicBool::new(false),
         hung: AtomicBool::new(false),
+        running: std::sync::Mutex::default(),
+        cancelled: std::sync::atomic::AtomicUsize::new(0),
         out: tx,
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
@@ -73,11 +79,28 @@ async fn serve(page_size: usize, test_tools: bool) {
         match jsonrpc::decode(line.as_bytes()) {
             Ok(Message::Request(_)) if demo.hung.load(Ordering::SeqCst) => {}
             Ok(Message::Request(req)) => {
-                let demo = demo.clone();
-                tokio::spawn(async move {
-                    let resp = demo.handle(&req).await;
-                    demo.send(&Message::Response(resp));
+                let id = req.id.clone();
+                let d = demo.clone();
+                // Held while spawning, so the task cannot remove its entry before it exists.
+                let mut running = demo.running();
+                let task = tokio::spawn(async move {
+                    let resp = d.handle(&req).await;
+                    d.running().remove(&req.id);
+                    d.send(&Message::Response(resp));
                 });
+                running.insert(id, task.abort_handle());
+            }
+            Ok(Message::Notification(n)) if n.method == hub_protocol::mcp::method::CANCELLED => {
+                // A cancelled request gets no response (MCP's rule for the receiver).
+                let id = n
+                    .params
+                    .as_ref()
+                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+                    .and_then(|p| p.get("requestId").and_then(Value::as_i64));
+                if let Some(task) = id.and_then(|id| demo.running().remove(&Id::Number(id))) {
+                    task.abort();
+                    demo.cancelled.fetch_add(1, Ordering::SeqCst);
+                }
             }
             Ok(_) => {}
             Err(e) => demo.send(&Message::Response(e.to_response())),
@@ -105,6 +128,12 @@ fn num_arg(args: &Map<String, Value>, key: &str) -> Result<f64, ErrorObject> {
 }
 
 impl Demo {
+    fn running(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Id, tokio::task::AbortHandle>> {
+        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn send(&self, msg: &Message) {
         // Fails only once stdout is gone, when nobody is listening any more.
         self.out.send(msg.to_vec()).ok();
@@ -136,6 +165,8 @@ impl Demo {
             tools.push(json!({"name": "crash", "description": "Exit the server process with status 3 (for tests).",
                               "inputSchema": obj(json!({}), &[])}));
             tools.push(json!({"name": "hang", "description": "Answer this call, then no request at all (pings included) while staying alive (for tests).",
+                              "inputSchema": obj(json!({}), &[])}));
+            tools.push(json!({"name": "cancellations", "description": "How many requests notifications/cancelled stopped (for tests).",
                               "inputSchema": obj(json!({}), &[])}));
         }
         tools
@@ -283,6 +314,7 @@ impl Demo {
             }
             "bonus" => text("bonus!"),
             "crash" => std::process::exit(3),
+            "cancellations" => text(self.cancelled.load(Ordering::SeqCst).to_string()),
             "hang" => {
                 self.hung.store(true, Ordering::SeqCst);
                 text("hanging: no further request will be answered")

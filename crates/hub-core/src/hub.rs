@@ -1,7 +1,7 @@
 //! The hub: owns the upstreams, keeps the registry current, answers MCP requests.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex, RwLock, Weak},
     time::SystemTime,
 };
@@ -9,8 +9,8 @@ use std::{
 use hub_config::{Changes, Config, ConfigError, EnvSource, ServerKind};
 use hub_http::{Backend, Capabilities, Counts, HubStatus, ServerInfo, SessionInfo};
 use hub_protocol::{
-    ErrorObject, Notification, ProtocolVersion, RawValue, Request, Response,
-    jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND},
+    ErrorObject, Id, Notification, ProtocolVersion, RawValue, Request, Response,
+    jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_CANCELLED},
     mcp::{
         CallToolParams, Extra, GetPromptParams, InitializeParams, ListKind, ListPage,
         PaginatedParams, ReadResourceParams, method,
@@ -73,6 +73,8 @@ struct Inner {
     config: Mutex<Config>,
     /// Serialises reloads and restarts.
     reconfigure: tokio::sync::Mutex<()>,
+    /// Client requests being answered, by session and request id: firing one cancels it.
+    in_flight: Mutex<HashMap<(Arc<str>, Id), tokio::sync::oneshot::Sender<()>>>,
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
 }
@@ -297,6 +299,7 @@ impl Hub {
                 routing: RwLock::default(),
                 config: Mutex::new(config),
                 reconfigure: tokio::sync::Mutex::new(()),
+                in_flight: Mutex::default(),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -402,6 +405,9 @@ impl Hub {
 }
 
 impl Backend for Hub {
+    /// Answers a client's request. It can be cancelled while it runs — by the client's
+    /// `notifications/cancelled`, or by the session closing — which drops the routed call, and the
+    /// transport tells the upstream (`notifications/cancelled`, reason "cancelled by client").
     fn request(
         &self,
         session: &SessionInfo,
@@ -409,13 +415,43 @@ impl Backend for Hub {
     ) -> impl Future<Output = Response> + Send {
         debug!(session = %session.id, method = %request.method, "request");
         let inner = self.inner.clone();
-        async move { inner.handle(request).await }
+        let key = (session.id.clone(), request.id.clone());
+        async move {
+            let id = request.id.clone();
+            let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+            // Requests in flight under the same id (a client bug) keep the latest handle.
+            lock(&inner.in_flight).insert(key.clone(), cancel);
+            let _unregister = InFlight { inner: &inner, key };
+            tokio::select! {
+                response = inner.handle(request) => response,
+                Ok(()) = cancelled => {
+                    debug!(?id, "request cancelled by the client");
+                    Response::err(Some(id), ErrorObject::new(REQUEST_CANCELLED, "request cancelled by the client"))
+                }
+            }
+        }
     }
 
     fn notification(&self, session: &SessionInfo, notification: Notification) {
-        // Cancellation and progress forwarding come with the protocol-forwarding work; until then
-        // client notifications need no action.
         debug!(session = %session.id, method = %notification.method, "client notification");
+        if notification.method == method::CANCELLED {
+            let id = notification
+                .params
+                .as_ref()
+                .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
+                .and_then(|p| match p.get("requestId") {
+                    Some(Value::String(s)) => Some(Id::String(s.clone())),
+                    Some(Value::Number(n)) => n.as_i64().map(Id::Number),
+                    _ => None,
+                });
+            if let Some(id) = id {
+                let cancel = lock(&self.inner.in_flight).remove(&(session.id.clone(), id));
+                // Absent: already answered (cancellation races are normal).
+                if let Some(cancel) = cancel {
+                    cancel.send(()).ok();
+                }
+            }
+        }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Notification> {
@@ -424,10 +460,31 @@ impl Backend for Hub {
 
     fn session_closed(&self, session: &SessionInfo) {
         debug!(session = %session.id, "session closed");
+        // Whatever the session still waits for is of no use to anyone now.
+        let cancels: Vec<_> = {
+            let mut map = lock(&self.inner.in_flight);
+            let keys: Vec<_> = map.keys().filter(|(s, _)| *s == session.id).cloned().collect();
+            keys.into_iter().filter_map(|k| map.remove(&k)).collect()
+        };
+        for cancel in cancels {
+            cancel.send(()).ok();
+        }
     }
 
     fn status(&self) -> HubStatus {
         self.inner.status()
+    }
+}
+
+/// Removes a request's cancel handle once it is answered (or dropped).
+struct InFlight<'a> {
+    inner: &'a Inner,
+    key: (Arc<str>, Id),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        lock(&self.inner.in_flight).remove(&self.key);
     }
 }
 

@@ -20,6 +20,8 @@ pub const INTERNAL_ERROR: i64 = -32603;
 pub const CONNECTION_CLOSED: i64 = -32000;
 /// The peer did not answer within the request timeout (MCP SDKs' `RequestTimeout`).
 pub const REQUEST_TIMEOUT: i64 = -32001;
+/// The client cancelled the request (`notifications/cancelled`); LSP's code for the same.
+pub const REQUEST_CANCELLED: i64 = -32800;
 
 /// A request id: a string or an integer. MCP forbids `null` ids on requests.
 ///
