@@ -343,7 +343,7 @@ async fn a_client_cancellation_stops_the_call_here_and_upstream() {
     let call = json!({"jsonrpc": "2.0", "id": "slow-1", "method": "tools/call",
                       "params": {"name": "demo__sleep", "arguments": {"ms": 30000}}});
     let waiting = s.fork();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let pending = tokio::spawn(async move { waiting.post(&call).await.json::<Value>().await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
