@@ -214,6 +214,53 @@ async fn a_thousand_calls_reuse_a_handful_of_upstream_connections() {
 }
 
 #[tokio::test]
+async fn connection_pool_disabled_opens_a_connection_per_call_and_the_default_reuses_one() {
+    const CALLS: usize = 30;
+    let Some(p) = peers() else { return };
+    let every = Everything::start(&p, "streamableHttp").await;
+    let (pooled_port, pooled) = counting_relay(every.port).await;
+    let (fresh_port, fresh) = counting_relay(every.port).await;
+    let hub = Hub::start(&json!({"mcpServers": {
+        "pooled": {"url": format!("http://127.0.0.1:{pooled_port}/mcp"), "transport": "streamable-http"},
+        "fresh": {
+            "url": format!("http://127.0.0.1:{fresh_port}/mcp"),
+            "transport": "streamable-http",
+            "connectionPool": {"enabled": false},
+        },
+    }}))
+    .await;
+    for name in ["pooled", "fresh"] {
+        let (status, _, error) = state(&hub, name).await;
+        assert_eq!(status, "connected", "{name}: {error}");
+    }
+    let mut s = Session::open(&hub).await;
+    let mut during = Vec::new();
+    for (name, connections) in [("pooled", &pooled), ("fresh", &fresh)] {
+        let before = connections.load(Ordering::SeqCst);
+        for i in 0..CALLS {
+            let (err, text) =
+                s.tool_text(&format!("{name}__get-sum"), json!({"a": i, "b": 1})).await;
+            assert!(!err && text.contains(&(i + 1).to_string()), "{name} call {i}: {text}");
+        }
+        during.push(connections.load(Ordering::SeqCst) - before);
+    }
+    eprintln!(
+        "upstream TCP connections for {CALLS} calls: pooled {}, fresh {}",
+        during[0], during[1]
+    );
+    // Reused: one connection (a second may serve the GET stream).
+    assert!(during[0] <= 4, "pooled: {} connections for {CALLS} sequential calls", during[0]);
+    // No reuse: a connection per call (the GET stream may add one).
+    assert!(
+        (CALLS..=CALLS + 4).contains(&during[1]),
+        "enabled: false: {} connections for {CALLS} sequential calls",
+        during[1]
+    );
+    assert_eq!(hub.stop().await, Some(0));
+    every.stop().await;
+}
+
+#[tokio::test]
 async fn an_upstream_http_server_that_restarts_is_reconnected_transparently() {
     let Some(p) = peers() else { return };
     let every = Everything::start(&p, "streamableHttp").await;

@@ -96,7 +96,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::anyhow!("invalid config:\n  {}", list.join("\n  "))
     })?;
     for problem in &config.problems {
-        error!(file = %problem.file, path = %problem.path, "{problem}; this server is skipped");
+        // A server's problem skips the server; a global one (`hub`, `connectionPool`) keeps the
+        // key's default.
+        let effect = if problem.path.starts_with("mcpServers.") {
+            "this server is skipped"
+        } else {
+            "the default is used"
+        };
+        error!(file = %problem.file, path = %problem.path, "{problem}; {effect}");
     }
     for warning in &config.warnings {
         warn!(file = %warning.file, path = %warning.path, "{warning}");

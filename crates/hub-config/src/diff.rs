@@ -7,8 +7,18 @@ use crate::{Config, Server};
 /// other key (`name`, `description`, the `disabled_*` lists, editor keys like `autoApprove`) is
 /// applied in place. mcp-hub restarts on `name` and `config_source` too; nothing about the
 /// connection depends on them.
-const RESTART_KEYS: [&str; 9] =
-    ["command", "args", "env", "cwd", "url", "headers", "transport", "type", "dev"];
+const RESTART_KEYS: [&str; 10] = [
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "headers",
+    "transport",
+    "type",
+    "dev",
+    "connectionPool",
+];
 
 /// The difference between two configs, by server name, each list in the new config's order
 /// (removed ones in the old config's order).
@@ -33,7 +43,9 @@ pub struct Modified {
     /// another file).
     pub fields: Vec<String>,
     /// Whether the connection must be re-established: a change to `command`, `args`, `env`,
-    /// `cwd`, `url`, `headers`, `transport`, `type` or `dev`, or to the entry's validity.
+    /// `cwd`, `url`, `headers`, `transport`, `type`, `dev` or `connectionPool` (the entry's own,
+    /// or the top-level one when it changes the entry's effective pool), or to the entry's
+    /// validity.
     /// `disabled` flips are not counted here: the caller stops or starts.
     pub restart: bool,
 }
@@ -89,6 +101,16 @@ fn changed_fields(old: &Server, new: &Server) -> Vec<String> {
         .collect();
     if old.config_source != new.config_source {
         fields.push("config_source".to_owned());
+    }
+    // A change of the top-level `connectionPool` changes the pool of every remote entry that
+    // does not override what changed, though the entry itself is the same.
+    if let (
+        crate::ServerKind::Remote { pool: old_pool, .. },
+        crate::ServerKind::Remote { pool: new_pool, .. },
+    ) = (&old.kind, &new.kind)
+        && old_pool != new_pool
+    {
+        fields.push(crate::pool::KEY.to_owned());
     }
     if !old.raw.is_empty() || !new.raw.is_empty() {
         fields.sort();

@@ -19,6 +19,7 @@ mod env;
 mod error;
 mod load;
 mod locate;
+mod pool;
 mod resolve;
 mod schema;
 mod settings;
@@ -31,6 +32,7 @@ pub use self::{
         Config, DEV_DEFAULT_WATCH, Dev, Hidden, SERVER_KEYS, Server, ServerKind, Source, Transport,
         load,
     },
+    pool::ConnectionPool,
     resolve::{
         CommandRunner, MAX_DEPTH, ResolvedRemote, ResolvedStdio, Resolver, resolve_remote,
         resolve_stdio,

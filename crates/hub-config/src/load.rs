@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::{ConfigError, FileError, type_name},
+    pool::{self, ConnectionPool, PoolBlock},
     settings::{self, HubSettings},
 };
 
@@ -31,9 +32,14 @@ pub struct Config {
     /// The `hub` section (of the last file that has one); a key with a problem keeps its
     /// default and is listed in [`Config::problems`].
     pub settings: HubSettings,
-    /// Notices that change nothing (a `type` the hub ignores, as mcp-hub does): worth showing,
-    /// never a reason to skip a server or refuse a reload.
+    /// Notices that change nothing (a `type` the hub ignores, as mcp-hub does; a
+    /// `connectionPool` key that has no effect here): worth showing, never a reason to skip a
+    /// server or refuse a reload.
     pub warnings: Vec<ConfigError>,
+    /// The top-level `connectionPool` (of the last file that has one) over the built-in
+    /// defaults: the pool of a remote server without a block of its own. A key with a problem
+    /// keeps its default and is listed in [`Config::problems`].
+    pub connection_pool: ConnectionPool,
 }
 
 /// One server entry.
@@ -102,6 +108,9 @@ pub enum ServerKind {
         env: Vec<(String, Option<String>)>,
         /// Which transport to speak.
         transport: Transport,
+        /// The effective connection pool: built-in defaults ← top-level `connectionPool` ←
+        /// the entry's own.
+        pool: ConnectionPool,
     },
     /// The entry has errors (listed in [`Config::problems`]); this is their summary.
     Invalid(String),
@@ -179,6 +188,7 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
     let mut origin: Map<String, Value> = Map::new();
     let mut extra = Map::new();
     let mut settings_source = None;
+    let mut pool_source = None;
     for src in sources {
         let mut top = match parse_file(src) {
             Ok(top) => top,
@@ -208,6 +218,9 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
         if top.contains_key(settings::KEY) {
             settings_source = Some(src.path.as_str());
         }
+        if top.contains_key(pool::KEY) {
+            pool_source = Some(src.path.as_str());
+        }
         for (name, entry) in servers {
             origin.insert(name.clone(), Value::String(src.path.clone()));
             merged.insert(name, entry);
@@ -223,12 +236,20 @@ pub fn load(sources: &[Source]) -> Result<Config, Vec<FileError>> {
         config.settings = settings;
         config.problems.extend(problems);
     }
+    let mut global_pool = PoolBlock::default();
+    if let (Some(file), Some(value)) = (pool_source, config.extra.get(pool::KEY)) {
+        let (block, findings) = pool::parse(file, pool::KEY, value);
+        global_pool = block;
+        config.problems.extend(findings.problems);
+        config.warnings.extend(findings.warnings);
+    }
+    config.connection_pool = pool::merge(&global_pool, &PoolBlock::default());
     for (name, entry) in merged {
         let source = match origin.get(&name) {
             Some(Value::String(s)) => s.clone(),
             _ => String::new(),
         };
-        let (server, problems, warnings) = validate(&name, entry, source);
+        let (server, problems, warnings) = validate(&name, entry, source, &global_pool);
         config.problems.extend(problems);
         config.warnings.extend(warnings);
         config.servers.push(server);
@@ -374,7 +395,7 @@ impl Check<'_> {
 
 /// Every server key the validator reads (the JSON Schema documents each; a test keeps the two in
 /// step). Other keys are kept untouched in [`Server::raw`].
-pub const SERVER_KEYS: [&str; 16] = [
+pub const SERVER_KEYS: [&str; 17] = [
     "command",
     "args",
     "env",
@@ -387,6 +408,7 @@ pub const SERVER_KEYS: [&str; 16] = [
     "name",
     "description",
     "dev",
+    "connectionPool",
     "disabled_tools",
     "disabled_prompts",
     "disabled_resources",
@@ -401,6 +423,7 @@ fn validate(
     name: &str,
     entry: Value,
     config_source: String,
+    global_pool: &PoolBlock,
 ) -> (Server, Vec<ConfigError>, Vec<ConfigError>) {
     let mut c = Check { file: &config_source, name, problems: Vec::new(), warnings: Vec::new() };
     let (raw, is_object) = match entry {
@@ -462,6 +485,13 @@ fn validate(
             let env = c.string_map(&raw, "env");
             let cwd = c.string(&raw, "cwd");
             let dev = dev(&mut c, &raw);
+            if raw.contains_key(pool::KEY) {
+                c.err(
+                    pool::KEY,
+                    "connection pooling applies to remote (url) servers only",
+                    Some("remove \"connectionPool\": a stdio server has no HTTP connections"),
+                );
+            }
             Some(ServerKind::Stdio { command, args, env, cwd, dev })
         }
         (false, true) => {
@@ -496,7 +526,17 @@ fn validate(
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect();
             let env = c.string_map(&raw, "env");
-            Some(ServerKind::Remote { url, headers, env, transport })
+            let pool = match raw.get(pool::KEY) {
+                Some(value) => {
+                    let prefix = format!("mcpServers.{name}.{}", pool::KEY);
+                    let (block, findings) = pool::parse(c.file, &prefix, value);
+                    c.problems.extend(findings.problems);
+                    c.warnings.extend(findings.warnings);
+                    pool::merge(global_pool, &block)
+                }
+                None => pool::merge(global_pool, &PoolBlock::default()),
+            };
+            Some(ServerKind::Remote { url, headers, env, transport, pool })
         }
     };
     let kind = match kind {

@@ -139,6 +139,11 @@ struct ConfigFile {
     /// `hub` section of the last file that has one applies, whole.
     #[schemars(default)]
     hub: HubSettings,
+    /// The connection pool of every remote server (mcp-hub fork's key); a remote entry's own
+    /// `connectionPool` overrides it key by key. An invalid key is reported and keeps its
+    /// default. Across several files the block of the last file that has one applies, whole.
+    #[schemars(rename = "connectionPool")]
+    connection_pool: Option<ConnectionPool>,
 }
 
 /// One VS Code input variable. The hub only keeps it; other keys are allowed.
@@ -212,6 +217,10 @@ struct StdioServer {
     // schema stays `false` and editors say "Property url is not allowed".
     #[schemars(default)]
     url: Forbidden,
+    // Not allowed (even `null`): a stdio server has no HTTP connections (an error, as in the
+    // mcp-hub fork).
+    #[schemars(rename = "connectionPool", default)]
+    connection_pool: Forbidden,
     #[schemars(flatten)]
     common: Common,
 }
@@ -245,6 +254,11 @@ struct RemoteServer {
     /// Forces one transport: `"streamable-http"` (or `"http"`) or `"sse"` (legacy HTTP+SSE, no
     /// negotiation). Takes precedence over `type`.
     transport: Option<RemoteTransport>,
+    /// This server's connection pool, over the top-level `connectionPool` key by key (`enabled`
+    /// too: `true` here turns pooling on even when the top-level block turns it off). A change
+    /// reconnects the server.
+    #[schemars(rename = "connectionPool")]
+    connection_pool: Option<ConnectionPool>,
     // Not allowed (even `null`): `command` makes the entry a mix of both kinds, and dev mode is
     // for stdio servers only.
     #[schemars(default)]
@@ -285,6 +299,52 @@ struct Common {
     /// Set by the loader to the file the entry came from (reported by `/api/servers` and in
     /// events); a value written here is not used.
     config_source: Option<String>,
+}
+
+/// # Connection pool
+///
+/// HTTP connections to remote servers (the mcp-hub fork's `connectionPool`, same keys, ranges
+/// and defaults). Servers with the same effective settings share one pool; `maxConnections` is
+/// shared by those of them with the same origin. Durations are milliseconds.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct ConnectionPool {
+    /// `false`: no connection is reused, every request opens a new connection (and
+    /// `keepAliveTimeout` and `maxFreeConnections` have nothing to act on; `timeout` and
+    /// `maxConnections` still apply). A server's own `enabled` wins over the top-level one.
+    #[schemars(default = "enabled_default")]
+    enabled: Option<bool>,
+    /// How long an idle connection is kept for the next request, in milliseconds.
+    #[schemars(rename = "keepAliveTimeout", range(min = 1000, max = 600_000))]
+    #[schemars(extend("default" = 60_000))]
+    keep_alive_timeout: Option<u64>,
+    /// Accepted for compatibility, **no effect** (a warning says so): the hub's HTTP client
+    /// (hyper) has no maximum connection lifetime. An idle connection is closed after
+    /// `keepAliveTimeout`; a busy one lives until the server closes it.
+    #[schemars(rename = "keepAliveMaxTimeout", range(min = 1000, max = 3_600_000))]
+    #[schemars(extend("default" = 600_000))]
+    keep_alive_max_timeout: Option<u64>,
+    /// Most requests in flight at once to the server's origin, shared by every server with the
+    /// same origin and the same effective pool settings; further requests wait their turn (within
+    /// their own timeout). Over HTTP/1.1 it is also the most connections the hub opens there for
+    /// requests. Not counted: the long-lived event streams (the streamable HTTP GET stream, the
+    /// legacy SSE stream) and the hub's answers to the server's own requests.
+    #[schemars(rename = "maxConnections", range(min = 1, max = 1000))]
+    #[schemars(extend("default" = 50))]
+    max_connections: Option<u64>,
+    /// Most idle connections kept per origin for reuse; `0` keeps none (like `enabled: false`).
+    #[schemars(rename = "maxFreeConnections", range(min = 0, max = 100))]
+    #[schemars(extend("default" = 10))]
+    max_free_connections: Option<u64>,
+    /// How long establishing a connection (TCP and TLS) may take, in milliseconds. Each request
+    /// has its own timeout besides (`hub.timeouts`).
+    #[schemars(range(min = 1000, max = 300_000), extend("default" = 30_000))]
+    timeout: Option<u64>,
+    /// Accepted for compatibility: `0` (no pipelining) is what the hub does; a higher value has
+    /// **no effect** (a warning says so): the hub's HTTP client (hyper) does not pipeline
+    /// HTTP/1.1 requests. Concurrent requests use separate connections, or HTTP/2 streams.
+    #[schemars(range(min = 0, max = 10), extend("default" = 0))]
+    pipelining: Option<u64>,
 }
 
 /// mcphub.nvim's custom instructions of a server. Other keys are allowed.

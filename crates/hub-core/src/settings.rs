@@ -24,7 +24,10 @@ pub struct Settings {
     pub stdio: hub_transport::Settings,
     /// Remote (streamable HTTP / SSE) transport settings.
     pub http: hub_transport::HttpSettings,
-    /// The HTTP client shared by every remote upstream.
+    /// The base of the HTTP client stack of remote upstreams (user agent, TCP options,
+    /// redirects). Each server's effective `connectionPool` (from the config) sets the connect
+    /// timeout, the idle pool and the per-origin cap over it; servers with the same result share
+    /// one client and cap.
     pub pool: hub_pool::PoolSettings,
     /// The hub's working directory: `${workspaceFolder}` and `${cwd}` in the config. `None`
     /// leaves those placeholders unresolved (an error naming them).

@@ -1,9 +1,14 @@
 //! One upstream MCP server: start it, complete the `initialize` handshake, fetch its lists
 //! (following every `nextCursor`), and the status it is in.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
-use hub_config::{EnvSource, ResolvedStdio, Server, ServerKind, Transport};
+use hub_config::{ConnectionPool, EnvSource, ResolvedStdio, Server, ServerKind, Transport};
+use hub_pool::PoolSettings;
 use hub_protocol::{
     ProtocolVersion, RawValue,
     mcp::{Extra, InitializeResult, ListKind, ListPage, PaginatedParams, method},
@@ -105,19 +110,46 @@ impl Failure {
     }
 }
 
-/// The transports' shared dependencies: the HTTP client is built once, on first use, and cloned
-/// into every remote upstream (one connection pool for all of them).
+/// The transports' shared dependencies: one HTTP [`Pool`](hub_pool::Pool) (client and
+/// per-origin cap) per distinct effective connection pool, built on first use and shared by
+/// every remote upstream with those settings, so servers without overrides share one pool.
 #[derive(Debug, Default)]
 pub(crate) struct Clients {
-    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    pools: Mutex<HashMap<PoolSettings, Arc<hub_pool::Pool>>>,
 }
 
 impl Clients {
-    fn http(&self, settings: &Settings) -> Result<reqwest::Client, Failure> {
-        self.http
-            .get_or_init(|| hub_pool::http_client(&settings.pool).map_err(|e| error_chain(&e)))
-            .clone()
-            .map_err(|e| Failure::Config(format!("cannot build the HTTP client: {e}")))
+    fn pool(&self, settings: &PoolSettings) -> Result<Arc<hub_pool::Pool>, Failure> {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get(settings) {
+            return Ok(Arc::clone(pool));
+        }
+        let pool = hub_pool::Pool::new(settings).map_err(|e| {
+            Failure::Config(format!("cannot build the HTTP client: {}", error_chain(&e)))
+        })?;
+        let pool = Arc::new(pool);
+        pools.insert(settings.clone(), Arc::clone(&pool));
+        Ok(pool)
+    }
+}
+
+/// The client stack of a remote server: `base` (user agent, TCP options, redirects) with its
+/// effective `connectionPool`:
+///
+/// - `enabled: false` → no idle connection is kept, so none is reused;
+/// - `keepAliveTimeout` → how long an idle connection is kept;
+/// - `maxFreeConnections` → how many idle connections are kept per origin;
+/// - `maxConnections` → the cap on requests in flight per origin ([`hub_pool::OriginLimiter`]);
+/// - `timeout` → the connect timeout;
+/// - `keepAliveMaxTimeout`, `pipelining` → nothing (no equivalent in hyper; hub-config warns).
+pub(crate) fn pool_settings(base: &PoolSettings, pool: &ConnectionPool) -> PoolSettings {
+    let count = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    PoolSettings {
+        connect_timeout: pool.timeout,
+        pool_idle_timeout: Some(pool.keep_alive_timeout),
+        pool_max_idle_per_host: if pool.enabled { count(pool.max_free_connections) } else { 0 },
+        max_connections: Some(count(pool.max_connections)),
+        ..base.clone()
     }
 }
 
@@ -154,7 +186,7 @@ pub(crate) async fn open(
                 .await
                 .map_err(|e| Failure::of("", &e))?
         }
-        ServerKind::Remote { transport, .. } => {
+        ServerKind::Remote { transport, pool, .. } => {
             // Resolved at every connect, so rotated secrets from `${cmd:}` are read again.
             let resolved = crate::cmd::resolve_remote(entry, env, settings.cwd.as_deref())
                 .await
@@ -162,7 +194,9 @@ pub(crate) async fn open(
             for w in &resolved.warnings {
                 warn!(server = %entry.name, "{w}");
             }
+            let pool = clients.pool(&pool_settings(&settings.pool, pool))?;
             let spec = hub_transport::HttpSpec {
+                limit: pool.limit(&resolved.url),
                 url: resolved.url,
                 headers: resolved.headers,
                 transport: match transport {
@@ -171,7 +205,7 @@ pub(crate) async fn open(
                     _ => HttpTransport::Auto,
                 },
             };
-            let client = clients.http(settings)?;
+            let client = pool.client().clone();
             let connecting = hub_transport::connect(&entry.name, &spec, &settings.http, client);
             match tokio::time::timeout(settings.connect_timeout, connecting).await {
                 Ok(r) => r.map_err(|e| Failure::of("", &e))?,
@@ -297,3 +331,6 @@ pub(crate) async fn fetch_list(
     }
     Err(format!("{} did not end after {MAX_PAGES} pages", kind.method()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,16 +18,24 @@ use std::time::Duration;
 
 use reqwest::redirect;
 
-/// The client stack's timings and limits.
-#[derive(Debug, Clone)]
+/// The client stack's timings and limits. The defaults are the mcp-hub fork's connection pool
+/// defaults (`connectionPool`), as hub-core maps them.
+///
+/// Hashable: hub-core builds one [`Pool`](crate::Pool) per distinct value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PoolSettings {
-    /// How long establishing a connection (TCP and TLS) may take. Default 10 s.
+    /// How long establishing a connection (TCP and TLS) may take. Default 30 s.
     pub connect_timeout: Duration,
     /// How long an idle pooled connection is kept; `None` keeps it until the server closes it.
-    /// Default 90 s.
+    /// Default 60 s.
     pub pool_idle_timeout: Option<Duration>,
-    /// How many idle connections are kept per host. Default 32.
+    /// How many idle connections are kept per host; `0` keeps none, so no connection is ever
+    /// reused. Default 10.
     pub pool_max_idle_per_host: usize,
+    /// Most requests in flight at once per origin, enforced by the [`Pool`](crate::Pool)'s
+    /// [`OriginLimiter`](crate::OriginLimiter) (reqwest and hyper have no such limit); `None`:
+    /// no limit. Default 50.
+    pub max_connections: Option<usize>,
     /// TCP keep-alive probe interval; `None` disables keep-alive. Default 60 s.
     pub tcp_keepalive: Option<Duration>,
     /// Whether to disable Nagle's algorithm (small JSON-RPC messages go out at once). Default
@@ -42,9 +50,10 @@ pub struct PoolSettings {
 impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {
-            connect_timeout: Duration::from_secs(10),
-            pool_idle_timeout: Some(Duration::from_secs(90)),
-            pool_max_idle_per_host: 32,
+            connect_timeout: Duration::from_secs(30),
+            pool_idle_timeout: Some(Duration::from_secs(60)),
+            pool_max_idle_per_host: 10,
+            max_connections: Some(50),
             tcp_keepalive: Some(Duration::from_secs(60)),
             tcp_nodelay: true,
             user_agent: concat!("mcp-hub/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -75,7 +84,7 @@ pub fn install_crypto_provider() {
 
 /// Builds the HTTP client for remote upstreams: rustls (ring provider, installed first),
 /// HTTP/1.1 and HTTP/2, same-origin redirects only, and the timeouts and pool limits of
-/// `settings`.
+/// `settings`. `max_connections` is not the client's business: see [`Pool`](crate::Pool).
 ///
 /// Build it once and clone it: clones share the connection pool.
 pub fn http_client(settings: &PoolSettings) -> Result<reqwest::Client, Error> {

@@ -7,11 +7,18 @@
 //! system's trust store, HTTP/1.1 and HTTP/2 (negotiated by ALPN), and the timeouts and pool
 //! limits of [`PoolSettings`].
 //!
-//! **Not built yet:** per-origin connection caps beyond the idle pool, the mapping of the
-//! `connectionPool` config settings (hub-core will build [`PoolSettings`] from them), and the
-//! supervised stdio process pool (sharing policy, caps, restart with backoff, circuit breaker,
-//! ping health checks). Until then hub-core drives `hub-transport` directly.
+//! [`Pool`] pairs such a client with an [`OriginLimiter`], the per-origin cap on requests in
+//! flight that reqwest lacks (the config's `connectionPool.maxConnections`). hub-core maps each
+//! remote server's effective `connectionPool` onto [`PoolSettings`] and keeps one [`Pool`] per
+//! distinct value, so servers with the same settings share connections and caps.
+//!
+//! **Not built yet:** the supervised stdio process pool (sharing policy, caps). Until then
+//! hub-core drives `hub-transport` directly.
 
 mod client;
+mod limit;
 
-pub use self::client::{Error, PoolSettings, http_client, install_crypto_provider};
+pub use self::{
+    client::{Error, PoolSettings, http_client, install_crypto_provider},
+    limit::{OriginLimiter, Pool},
+};

@@ -52,7 +52,7 @@ use reqwest::{
     header::{self, HeaderMap, HeaderName, HeaderValue},
 };
 use tokio::{
-    sync::{mpsc, watch},
+    sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch},
     task::AbortHandle,
 };
 use tracing::{debug, info, trace, warn};
@@ -93,6 +93,14 @@ pub struct HttpSpec {
     pub headers: Vec<(String, String)>,
     /// Which transport to speak.
     pub transport: HttpTransport,
+    /// A cap on this link's requests in flight, usually shared with other links to the same
+    /// origin (`hub_pool::Pool::limit`). Each request takes a permit before it is sent and holds
+    /// it until its answer has been read (a streamed answer: until the stream ends, resumptions
+    /// included); so does each notification until the server accepted it. Not counted: the
+    /// long-lived event streams (the standalone GET stream, the legacy SSE stream), which would
+    /// hold a permit for the whole session, and the answers to the server's own requests, which
+    /// the server may be waiting for to finish a request that holds a permit. `None`: no cap.
+    pub limit: Option<Arc<Semaphore>>,
 }
 
 /// Shows header names only, and the URL without credentials or query (the values often hold
@@ -104,6 +112,7 @@ impl fmt::Debug for HttpSpec {
             .field("url", &redacted(&self.url))
             .field("headers", &names)
             .field("transport", &self.transport)
+            .field("limit", &self.limit.as_ref().map(|l| l.available_permits()))
             .finish()
     }
 }
@@ -195,6 +204,7 @@ pub async fn connect(
         origin: url.origin().ascii_serialization(),
         url,
         headers,
+        limit: spec.limit.clone(),
         settings: settings.clone(),
         incoming: Mutex::new(Some(incoming_tx)),
         mode: OnceLock::new(),
@@ -282,6 +292,8 @@ pub(crate) struct Link {
     origin: String,
     /// The spec's headers, sent with every request.
     headers: HeaderMap,
+    /// The cap on requests in flight ([`HttpSpec::limit`]).
+    limit: Option<Arc<Semaphore>>,
     settings: HttpSettings,
     /// Cloned by each task that routes messages; taken when the peer closes, so that
     /// [`Incoming`] ends once those tasks have.
@@ -353,6 +365,12 @@ impl Link {
             }
             Message::Notification(_) | Message::Response(_) => {
                 let sent = async {
+                    // The server may be waiting for a response to finish a request that holds
+                    // a permit: responses never wait for one.
+                    let _permit = match message {
+                        Message::Notification(_) => self.permit().await,
+                        _ => None,
+                    };
                     if let Delivered::Streamable(answer) = self.deliver(body).await?
                         && !answer.response.status().is_success()
                     {
@@ -391,6 +409,9 @@ impl Link {
     /// until the response has been routed. Any failure completes the request with the error.
     async fn request(self: Arc<Self>, id: i64, body: Bytes) {
         let _inflight = Inflight { link: &self, id };
+        // Held until the answer has been routed; waiting for it counts against the caller's
+        // timeout, which aborts this task.
+        let _permit = self.permit().await;
         let outcome = match self.deliver(body).await {
             Ok(Delivered::Streamable(answer)) => streamable::answer(&self, id, answer).await,
             Ok(Delivered::Legacy) => Ok(()),
@@ -400,6 +421,16 @@ impl Link {
             debug!(server = %self.name(), id, %error, "request failed");
             self.shared.complete(id, Err(error));
         }
+    }
+
+    /// A permit of the link's cap, when it has one (waits for a free one).
+    async fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        let limit = Arc::clone(self.limit.as_ref()?);
+        if limit.available_permits() == 0 {
+            trace!(server = %self.name(), "waiting for a free slot of the connection limit");
+        }
+        // Nobody closes the semaphore; if somebody did, the cap would simply be gone.
+        limit.acquire_owned().await.ok()
     }
 
     /// Stops reading the answer to request `id` and tells the server to stop working on it.

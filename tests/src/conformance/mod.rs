@@ -151,6 +151,7 @@ async fn run(url: &str, scenario: Scenario) -> anyhow::Result<()> {
         url: url.to_owned(),
         headers: Vec::new(),
         transport: HttpTransport::StreamableHttp,
+        limit: None,
     };
     let (peer, incoming) =
         hub_transport::connect("conformance-server", &spec, &HttpSettings::default(), client)

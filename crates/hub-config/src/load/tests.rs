@@ -93,6 +93,7 @@ fn remote_entries_and_disabled_and_descriptions() {
             headers: vec![("Authorization".into(), "Bearer x".into())],
             env: vec![],
             transport: crate::Transport::Auto,
+            pool: crate::ConnectionPool::default(),
         }
     );
 }

@@ -224,7 +224,7 @@ fn top_level_shape() {
     assert!(schema["title"].is_string() && schema["description"].is_string());
     assert_eq!(schema["additionalProperties"], true, "other top-level keys are kept");
     let keys: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
-    assert_eq!(keys, ["$schema", "mcpServers", "servers", "inputs", "hub"]);
+    assert_eq!(keys, ["$schema", "mcpServers", "servers", "inputs", "hub", "connectionPool"]);
     for map in ["mcpServers", "servers"] {
         let m = &schema["properties"][map];
         assert_eq!(m["type"], "object", "{map} is not nullable: the loader rejects null");
@@ -272,4 +272,47 @@ fn committed_schema_is_current() {
         committed == current,
         "docs/schema/config.schema.json is missing or out of date: run `cargo xtask schema`"
     );
+}
+
+#[test]
+fn connection_pool_schema_is_the_validators() {
+    use crate::pool::{NUMBER_KEYS, POOL_KEYS};
+    let schema = config_schema();
+    assert_eq!(referenced(&schema["properties"]["connectionPool"]), "ConnectionPool");
+    assert_eq!(
+        referenced(&properties(&schema, "RemoteServer")["connectionPool"]),
+        "ConnectionPool"
+    );
+    assert_eq!(properties(&schema, "StdioServer")["connectionPool"], false);
+    let def = definition(&schema, "ConnectionPool");
+    assert_eq!(def["additionalProperties"], false);
+    let pool = properties(&schema, "ConnectionPool");
+    let documented: BTreeSet<&str> = pool.keys().map(String::as_str).collect();
+    assert_eq!(documented, POOL_KEYS.into_iter().collect());
+    assert_eq!(pool["enabled"]["default"], true);
+    let defaults = crate::ConnectionPool::default();
+    assert!(defaults.enabled);
+    for n in NUMBER_KEYS {
+        let p = &pool[n.key];
+        assert_eq!(p["minimum"], n.min, "{}", n.key);
+        assert_eq!(p["maximum"], n.max, "{}", n.key);
+        assert_eq!(p["default"], n.default, "{}", n.key);
+        assert!(p["description"].as_str().is_some_and(|d| !d.is_empty()), "{}", n.key);
+    }
+    // The schema's defaults are what a remote server without any block gets.
+    let text = json!({"mcpServers": {"s": {"url": "https://example.com/mcp"}}}).to_string();
+    let config = load(&[Source { path: "c.json".to_owned(), text }]).expect("loads");
+    let ServerKind::Remote { pool: effective, .. } = &config.servers[0].kind else { panic!() };
+    assert_eq!(*effective, defaults);
+    let ms = |k: &str| pool[k]["default"].as_u64().expect("a number");
+    assert_eq!(defaults.keep_alive_timeout.as_millis(), u128::from(ms("keepAliveTimeout")));
+    assert_eq!(defaults.keep_alive_max_timeout.as_millis(), u128::from(ms("keepAliveMaxTimeout")));
+    assert_eq!(u64::from(defaults.max_connections), ms("maxConnections"));
+    assert_eq!(u64::from(defaults.max_free_connections), ms("maxFreeConnections"));
+    assert_eq!(defaults.timeout.as_millis(), u128::from(ms("timeout")));
+    assert_eq!(u64::from(defaults.pipelining), ms("pipelining"));
+    // Every no-effect key says so in its description.
+    for k in ["keepAliveMaxTimeout", "pipelining"] {
+        assert!(pool[k]["description"].as_str().is_some_and(|d| d.contains("no effect")), "{k}");
+    }
 }

@@ -12,9 +12,12 @@ use super::{PoolSettings, http_client, install_crypto_provider};
 #[test]
 fn defaults() {
     let settings = PoolSettings::default();
-    assert_eq!(settings.connect_timeout, Duration::from_secs(10));
-    assert_eq!(settings.pool_idle_timeout, Some(Duration::from_secs(90)));
-    assert_eq!(settings.pool_max_idle_per_host, 32);
+    // The mcp-hub fork's `connectionPool` defaults: timeout, keepAliveTimeout,
+    // maxFreeConnections, maxConnections.
+    assert_eq!(settings.connect_timeout, Duration::from_secs(30));
+    assert_eq!(settings.pool_idle_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(settings.pool_max_idle_per_host, 10);
+    assert_eq!(settings.max_connections, Some(50));
     assert_eq!(settings.tcp_keepalive, Some(Duration::from_secs(60)));
     assert!(settings.tcp_nodelay);
     assert!(settings.user_agent.starts_with("mcp-hub/"), "{}", settings.user_agent);

@@ -50,7 +50,12 @@ fn settings() -> HttpSettings {
 }
 
 fn spec(url: String, transport: HttpTransport) -> HttpSpec {
-    HttpSpec { url, headers: vec![("x-api-key".to_owned(), "k3y".to_owned())], transport }
+    HttpSpec {
+        url,
+        headers: vec![("x-api-key".to_owned(), "k3y".to_owned())],
+        transport,
+        limit: None,
+    }
 }
 
 async fn open(fake: &Fake, path: &str, transport: HttpTransport) -> (Peer, Incoming) {
@@ -148,6 +153,7 @@ fn spec_debug_hides_header_values_credentials_and_query() {
         url: "https://user:pa55@example.com/mcp?api_key=k3y".to_owned(),
         headers: vec![("Authorization".to_owned(), "Bearer s3cr3t".to_owned())],
         transport: HttpTransport::Auto,
+        limit: None,
     };
     let debug = format!("{spec:?}");
     assert!(debug.contains("Authorization"), "{debug}");
@@ -174,6 +180,7 @@ async fn invalid_specs_are_refused_without_showing_header_values() {
         url: "http://127.0.0.1:9/".to_owned(),
         headers: vec![("Authorization".to_owned(), "Bearer s3cr3t\nx".to_owned())],
         transport: HttpTransport::StreamableHttp,
+        limit: None,
     };
     let error = connect("x", &header, &settings(), client()).await.expect_err("refused");
     assert_eq!(
@@ -253,6 +260,51 @@ async fn many_requests_in_flight_are_correlated_by_id() {
         assert_eq!(json(&answered.expect("answered")), json!({ "k": k }));
     }
     within(5, peer.shutdown()).await;
+    fake.stop().await;
+}
+
+#[tokio::test]
+async fn a_shared_limit_of_two_lets_exactly_two_requests_run_at_once() {
+    // Each `slow` request is answered after HELD; two links share a cap of two.
+    const HELD: Duration = Duration::from_millis(300);
+    let fake = Fake::start(streamable(|seen| match seen.rpc() {
+        Some("slow") => {
+            Reply::After(HELD, Box::new(Reply::Json(200, result(&seen.id(), json!({})), vec![])))
+        }
+        _ => plain(seen),
+    }))
+    .await;
+    let limit = Arc::new(tokio::sync::Semaphore::new(2));
+    let mut peers = Vec::new();
+    for _ in 0..2 {
+        let spec = HttpSpec {
+            limit: Some(Arc::clone(&limit)),
+            ..spec(fake.url("/mcp"), HttpTransport::StreamableHttp)
+        };
+        let (peer, incoming) =
+            within(5, connect("fake", &spec, &settings(), client())).await.expect("connects");
+        initialize(&peer).await;
+        peers.push((peer, incoming));
+    }
+    let calls = (0..6).map(|k| peers[k % 2].0.request("slow", None, LONG));
+    for answered in within(10, join_all(calls)).await {
+        answered.expect("answered");
+    }
+    assert_eq!(limit.available_permits(), 2, "every permit returned");
+    let mut arrivals: Vec<_> =
+        fake.seen().into_iter().filter(|s| s.rpc() == Some("slow")).map(|s| s.at).collect();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 6);
+    // Three waves of two: a request arrives only once an earlier one has been answered.
+    for wave in arrivals.chunks(2) {
+        assert!(wave[1] - wave[0] < HELD / 2, "two run at once: {arrivals:?}");
+    }
+    for i in 2..6 {
+        assert!(arrivals[i] - arrivals[i - 2] >= HELD, "never a third at once: {arrivals:?}");
+    }
+    for (peer, _) in peers {
+        within(5, peer.shutdown()).await;
+    }
     fake.stop().await;
 }
 
