@@ -240,9 +240,12 @@ async fn a_crashed_server_is_noticed_and_the_others_keep_working() {
     assert!(status["error"].as_str().unwrap().contains("exit"), "{status}");
     let tools = names(&s.ok("tools/list", json!({})).await["tools"], "name");
     assert!(tools.iter().all(|t| !t.starts_with("fragile__")), "{tools:?}");
-    let v =
-        s.call("tools/call", json!({"name": "fragile__echo", "arguments": {"text": "x"}})).await;
-    assert_eq!(v["error"]["code"], -32602, "a gone server's tools are unknown: {v}");
+    // Its tools are unlisted, but a call still says what happened rather than "unknown tool".
+    let (is_error, text) = s.tool_text("fragile__echo", json!({"text": "x"})).await;
+    assert!(is_error, "{text}");
+    assert!(text.contains("server 'fragile' is not connected") && text.contains("exit"), "{text}");
+    let v = s.call("tools/call", json!({"name": "nosuch__echo", "arguments": {}})).await;
+    assert_eq!(v["error"]["code"], -32602, "a name no server owns is unknown: {v}");
     assert_eq!(s.tool_text("steady__echo", json!({"text": "fine"})).await.1, "fine");
     hub.stop().await;
 }

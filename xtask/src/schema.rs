@@ -425,6 +425,7 @@ mod tests {
             "## Stdio server",
             "## Remote server",
             "## Dev mode",
+            "## Connection pool",
             "## `hub`",
             "## `hub.timeouts`",
             "## `hub.http`",
@@ -439,7 +440,7 @@ mod tests {
             assert!(md.lines().any(|l| l == heading), "no {heading:?} in\n{md}");
         }
         assert!(md.contains("| `command` (required) | string |"), "{md}");
-        assert!(md.contains("Not allowed here: `url`."), "{md}");
+        assert!(md.contains("Not allowed here: `url`, `connectionPool`."), "{md}");
     }
 
     #[test]

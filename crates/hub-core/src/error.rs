@@ -18,9 +18,10 @@ pub(crate) enum RouteError {
     /// No such namespaced tool, prompt or resource.
     #[error("unknown {kind} '{name}'")]
     Unknown { kind: &'static str, name: String },
-    /// The upstream that owns the name is not connected.
-    #[error("server '{server}' is not connected")]
-    NotConnected { server: String },
+    /// The upstream that owns the name is not connected (down, restarting, or starting);
+    /// `reason` is its last error, when there is one.
+    #[error("server '{server}' is not connected{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    NotConnected { server: String, reason: Option<String> },
     /// The upstream answered with a JSON-RPC error: forwarded unchanged.
     #[error("{0}")]
     Upstream(ErrorObject),

@@ -996,11 +996,18 @@ impl Inner {
             }
             method::TOOLS_CALL => {
                 let mut p: CallToolParams = req.parse_params()?;
-                let target = self.target(ListKind::Tools, &p.name)?;
-                p.name = target.1;
-                // mcp-hub sends `{}` when the client sent none; some servers require the member.
-                p.arguments.get_or_insert_with(|| json!({}));
-                match self.forward(&target.0, method::TOOLS_CALL, &p).await {
+                let outcome = match self.target(ListKind::Tools, &p.name) {
+                    Ok((server, original)) => {
+                        p.name = original;
+                        // mcp-hub sends `{}` when the client sent none; some servers require it.
+                        p.arguments.get_or_insert_with(|| json!({}));
+                        self.forward(&server, method::TOOLS_CALL, &p).await
+                    }
+                    Err(e) => Err(e),
+                };
+                // Failures of the tool's server are tool results (the model can read them);
+                // protocol errors (unknown tool, bad params) stay JSON-RPC errors.
+                match outcome {
                     Ok(r) => Ok(r),
                     Err(e) => match e.to_tool_result() {
                         Some(result) => Ok(raw(&result)),
@@ -1010,7 +1017,7 @@ impl Inner {
             }
             method::PROMPTS_GET => {
                 let mut p: GetPromptParams = req.parse_params()?;
-                let target = self.target(ListKind::Prompts, &p.name)?;
+                let target = self.target(ListKind::Prompts, &p.name).map_err(|e| e.to_jsonrpc())?;
                 p.name = target.1;
                 p.arguments.get_or_insert_with(|| json!({}));
                 self.forward(&target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
@@ -1018,9 +1025,10 @@ impl Inner {
             method::RESOURCES_READ => {
                 let mut p: ReadResourceParams = req.parse_params()?;
                 let routing = self.routing();
-                let target = routing.registry.lookup_resource(&p.uri).ok_or_else(|| {
-                    RouteError::Unknown { kind: "resource", name: p.uri.clone() }.to_jsonrpc()
-                })?;
+                let target = routing
+                    .registry
+                    .lookup_resource(&p.uri)
+                    .ok_or_else(|| self.missing("resource", &p.uri).to_jsonrpc())?;
                 p.uri = target.original;
                 let server = routing.servers[target.server].clone();
                 drop(routing);
@@ -1030,7 +1038,7 @@ impl Inner {
         }
     }
 
-    fn target(&self, kind: ListKind, name: &str) -> Result<(Arc<Upstream>, String), ErrorObject> {
+    fn target(&self, kind: ListKind, name: &str) -> Result<(Arc<Upstream>, String), RouteError> {
         let noun = match kind {
             ListKind::Tools => "tool",
             ListKind::Prompts => "prompt",
@@ -1041,7 +1049,23 @@ impl Inner {
             .registry
             .lookup(kind, name)
             .map(|t| (routing.servers[t.server].clone(), t.original.clone()))
-            .ok_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() }.to_jsonrpc())
+            .ok_or_else(|| self.missing(noun, name))
+    }
+
+    /// Why a name is not routable: its server is configured and meant to run but is down
+    /// (restarting, starting, or given up on) — say so, with its last error — or the name is
+    /// simply unknown. A disabled server's names are unknown, as are hidden ones.
+    fn missing(&self, noun: &'static str, name: &str) -> RouteError {
+        let down = name.split_once(crate::registry::DELIMITER).and_then(|(id, _)| {
+            let upstreams = self.upstreams();
+            let u = upstreams.iter().find(|u| u.id == id)?;
+            let st = lock(&u.state);
+            let running = matches!(st.status, Some(Status::Connected | Status::Degraded));
+            (!running && !st.entry.disabled && st.entry.is_valid()).then(|| {
+                RouteError::NotConnected { server: u.name.clone(), reason: st.error.clone() }
+            })
+        });
+        down.unwrap_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() })
     }
 
     async fn forward<P: serde::Serialize>(
@@ -1053,7 +1077,10 @@ impl Inner {
         let (peer, mut call) = {
             let mut st = lock(&u.state);
             let Some(peer) = st.peer.clone() else {
-                return Err(RouteError::NotConnected { server: u.name.clone() });
+                return Err(RouteError::NotConnected {
+                    server: u.name.clone(),
+                    reason: st.error.clone(),
+                });
             };
             let admitted = st.breaker.admit(Instant::now());
             if let Admission::Reject { retry_in } = admitted {
@@ -1068,6 +1095,10 @@ impl Inner {
         match &result {
             // An error answer is an answer: only failures to get one count against the server.
             Ok(_) | Err(hub_transport::Error::Rpc(_)) => call.settle(None),
+            // The connection itself is gone: the exit handling restarts it. Counting it would
+            // open the breaker on a connection that no longer exists (calls in flight fail a
+            // moment before the exit is handled) and refuse calls to its healthy successor.
+            Err(hub_transport::Error::Closed { .. }) => {}
             Err(e) => call.settle(Some(error_chain(e))),
         }
         result.map_err(|e| RouteError::from_transport(&u.name, e))
