@@ -9,6 +9,8 @@
 //!   MCP client (see `conformance.rs`).
 //! - `latency [CALLS]`: one `tools/call` through the hub versus directly.
 //! - `load [ARGS]`: the load generator (see `load.rs`).
+//! - `chaos [--secs N] [ARGS]`: upstreams killed at random under load; fails on a hung or
+//!   unattributable request, an upstream that does not come back, or a dead hub (see `load.rs`).
 //! - `fuzz [--secs N]`: every fuzz target for N seconds.
 //! - `mutants`: cargo-mutants over the pure crates (informational).
 //! - `hook`: installs the git pre-commit hook (`gates --fast`).
@@ -45,7 +47,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: cargo xtask <test [--no-peers] [-- FILTER] | gates [--fast] [--only NAME]… [--skip NAME]… \
-                     | peers | conformance | latency [CALLS] | load [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
+                     | peers | conformance | latency [CALLS] | load [ARGS] | chaos [--secs N] [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
             latency::latency(&root, rest.first().and_then(|n| n.parse().ok()).unwrap_or(5000))
         }
         Some("load") => load::load(&root, rest),
+        Some("chaos") => load::chaos(&root, rest),
         Some("fuzz") => {
             let secs = rest
                 .iter()

@@ -132,8 +132,44 @@ pub struct HttpSession {
     next: i64,
 }
 
+/// What the hub answered to a `tools/call`, for callers that classify failures by message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A result with `isError` absent or false.
+    Ok,
+    /// A result with `isError: true`: the text of its content.
+    ToolError(String),
+    /// A JSON-RPC error: its code and message.
+    RpcError { code: i64, message: String },
+}
+
+impl Answer {
+    /// Reads a JSON-RPC response to a `tools/call`; `None` when it is neither a result nor an
+    /// error object.
+    fn of(response: &Value) -> Option<Answer> {
+        if let Some(e) = response.get("error") {
+            return Some(Answer::RpcError {
+                code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+                message: e.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            });
+        }
+        let result = response.get("result")?;
+        if result.get("isError").and_then(Value::as_bool) != Some(true) {
+            return Some(Answer::Ok);
+        }
+        let text: Vec<&str> = result
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("text").and_then(Value::as_str))
+            .collect();
+        Some(Answer::ToolError(text.join("\n")))
+    }
+}
+
 impl HttpSession {
-    async fn open(base: &str) -> Result<HttpSession, ErrorKind> {
+    pub async fn open(base: &str) -> Result<HttpSession, ErrorKind> {
         let http = client()?;
         let url = format!("{base}/mcp");
         let resp = http
@@ -187,7 +223,28 @@ impl HttpSession {
         result_of(read_answer(resp, id).await?)
     }
 
-    async fn close(self) {
+    /// `tools/call` of `name`, keeping what a failure said. `Err` only when there was no
+    /// JSON-RPC answer at all (`Timeout` past [`REQUEST_TIMEOUT`], `Http`, `Transport`).
+    pub async fn call_tool(&mut self, name: &str, arguments: Value) -> Result<Answer, ErrorKind> {
+        self.next += 1;
+        let id = self.next;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": name, "arguments": arguments}});
+        let exchange = async {
+            let resp = self.post(&body).await?;
+            if !resp.status().is_success() {
+                return Err(ErrorKind::Http);
+            }
+            read_answer(resp, id).await
+        };
+        // The client's own timeout covers each HTTP exchange; this one bounds the whole call.
+        let response = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .map_err(|_| ErrorKind::Timeout)??;
+        Answer::of(&response).ok_or(ErrorKind::Transport)
+    }
+
+    pub async fn close(self) {
         let _ = tokio::time::timeout(
             REQUEST_TIMEOUT,
             self.http

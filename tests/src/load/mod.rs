@@ -1,5 +1,6 @@
 //! `hub-load`'s command line, scenarios, the session driver, the report and the regression gate.
 
+mod chaos;
 mod client;
 mod proc;
 mod stats;
@@ -22,17 +23,24 @@ use self::{
 };
 
 const USAGE: &str = "\
-usage: hub-load [--hub-bin PATH] [--scenario steady|ramp|spike|all] [--out DIR] [--quick]
+usage: hub-load [--hub-bin PATH] [--scenario steady|ramp|spike|all|chaos] [--out DIR] [--quick]
                 [--sessions 1,16] [--ops call,list,mixed] [--transports http,sse]
                 [--duration SECS] [--warmup SECS] [--no-direct]
                 [--external-sse URL [--external-pid PID] [--label NAME]]
                 [--baseline FILE]
+                [--servers N] [--kill-every MIN-MAX] [--recovery SECS] [--seed N]
 
   steady  N concurrent sessions (--sessions, default 1,16) for --duration s (10; --quick 3)
           after --warmup s (2; --quick 1), for every op (default call,list,mixed)
   ramp    50 -> 100 -> 200 -> 500 sessions, one stage per --duration (default op mixed)
   spike   10 sessions, then 100 at once (default op mixed)
   all     the three in turn
+  chaos   --servers demo-server upstreams (default 4) with short restart backoff; the largest
+          --sessions value (default 16) calls tools on all of them over streamable HTTP for
+          --duration s (20; --quick 5) while a SIGKILL hits a random upstream child every
+          --kill-every ms (300-700; --seed repeats a schedule). Fails unless no request hung,
+          every error names its server (or says it is down), every upstream is connected and
+          answers again within --recovery s (10) of the end, and the hub survived. Not in `all`.
 
 Starts the hub (--hub-bin, default target/release/mcp-hub) with the bundled demo server, and
 runs the same workload directly against one demo-server child over stdio as the baseline.
@@ -64,6 +72,10 @@ struct Args {
     external_pid: Option<u32>,
     label: Option<String>,
     baseline: Option<PathBuf>,
+    servers: usize,
+    kill_every: (u64, u64),
+    recovery: f64,
+    seed: Option<u64>,
 }
 
 fn parse_args() -> anyhow::Result<Option<Args>> {
@@ -82,6 +94,10 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
         external_pid: None,
         label: None,
         baseline: None,
+        servers: 4,
+        kill_every: (300, 700),
+        recovery: 10.0,
+        seed: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -106,6 +122,10 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
             "--external-pid" => a.external_pid = Some(value()?.parse().context("--external-pid")?),
             "--label" => a.label = Some(value()?),
             "--baseline" => a.baseline = Some(value()?.into()),
+            "--servers" => a.servers = value()?.parse().context("--servers")?,
+            "--kill-every" => a.kill_every = chaos::parse_interval(&value()?)?,
+            "--recovery" => a.recovery = value()?.parse().context("--recovery")?,
+            "--seed" => a.seed = Some(value()?.parse().context("--seed")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(None);
@@ -133,6 +153,9 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
         || a.warmup.is_some_and(|d| !(0.0..=600.0).contains(&d))
     {
         bail!("--duration and --warmup: at most 600 s");
+    }
+    if !(1..=64).contains(&a.servers) || !(0.1..=600.0).contains(&a.recovery) {
+        bail!("--servers: 1 to 64; --recovery: at most 600 s");
     }
     Ok(Some(a))
 }
@@ -331,7 +354,7 @@ fn cases(a: &Args, scenario: &str) -> anyhow::Result<Vec<(String, String, Plan)>
                 op.clone(),
                 Plan { warmup, stages: vec![(10, d), (100, d)] },
             )),
-            other => bail!("unknown scenario {other:?} (steady, ramp, spike, all)"),
+            other => bail!("unknown scenario {other:?} (steady, ramp, spike, all, chaos)"),
         }
     }
     Ok(v)
@@ -510,6 +533,10 @@ async fn run(a: Args) -> anyhow::Result<()> {
     };
     if (a.direct || a.external.is_none()) && !a.hub_bin.is_file() {
         bail!("{} not found (cargo build --release -p hub-bin)", a.hub_bin.display());
+    }
+    if a.scenario == "chaos" {
+        // Its own hub, with its own upstreams; no direct baseline, no regression gate.
+        return chaos::run(&a).await;
     }
     let hub = match a.external {
         Some(_) => None,

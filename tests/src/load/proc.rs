@@ -29,15 +29,33 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// The hub with the bundled demo server as its one upstream (the steady/ramp/spike setup).
     pub async fn start(bin: &Path, out: &Path) -> anyhow::Result<Hub> {
         let config = out.join("hub-load-config.json");
         let cfg = json!({"mcpServers": {"demo": {"command": bin, "args": ["demo-server"]}}});
         std::fs::write(&config, serde_json::to_vec_pretty(&cfg)?)
             .with_context(|| format!("write {}", config.display()))?;
+        Hub::start_with(bin, &config, "warn,hub_bin=info", None).await
+    }
+
+    /// The hub with the config file `config`, logging at `rust_log`; every line of its log
+    /// (stderr) also goes to `log_file` when given (the in-memory copy is capped at 1 MiB).
+    pub async fn start_with(
+        bin: &Path,
+        config: &Path,
+        rust_log: &str,
+        log_file: Option<&Path>,
+    ) -> anyhow::Result<Hub> {
+        let mut file = match log_file {
+            Some(p) => {
+                Some(std::fs::File::create(p).with_context(|| format!("create {}", p.display()))?)
+            }
+            None => None,
+        };
         let mut child = tokio::process::Command::new(bin)
             .args(["--host", "127.0.0.1", "--port", "0", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn,hub_bin=info")
+            .arg(config)
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -58,6 +76,10 @@ impl Hub {
                 {
                     let _ = tx.send(rest.split('/').next().unwrap_or_default().to_owned());
                 }
+                if let Some(f) = &mut file {
+                    // Unbuffered, so the file is complete whenever the hub is judged.
+                    let _ = std::io::Write::write_all(f, format!("{line}\n").as_bytes());
+                }
                 if let Ok(mut l) = log.lock()
                     && l.len() < 1 << 20
                 {
@@ -72,6 +94,16 @@ impl Hub {
         hub.base = format!("http://{addr}");
         wait_ready(&hub.base).await.with_context(|| format!("log:\n{}", hub.log()))?;
         Ok(hub)
+    }
+
+    /// `None` while the hub process runs; how it ended otherwise.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => None,
+            Some(Ok(Some(status))) => Some(status.to_string()),
+            Some(Err(e)) => Some(format!("cannot tell: {e}")),
+            None => Some("stopped".to_owned()),
+        }
     }
 
     pub fn log(&self) -> String {
