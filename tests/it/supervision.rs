@@ -376,3 +376,37 @@ async fn a_deliberate_stop_never_restarts_a_server() {
     })
     .await;
 }
+
+/// A server that stays up but refuses `initialize`: each attempt's process is stopped before the
+/// next starts (no leak), the error says what the server answered, and restarts back off.
+#[tokio::test]
+async fn a_server_that_refuses_initialize_is_retried_without_leaking_processes() {
+    bounded(async {
+        // One line: the hub refuses arguments with line breaks (they could inject arguments).
+        let refuse = r#"exec("import json, sys\nfor line in sys.stdin:\n m = json.loads(line)\n if 'id' in m:\n  e = {'code': -32603, 'message': 'not today: licence expired'}\n  print(json.dumps({'jsonrpc': '2.0', 'id': m['id'], 'error': e}), flush=True)")"#;
+        let hub = Hub::start(&config(
+            &json!({"grumpy": {"command": "python3", "args": ["-c", refuse]}, "steady": demo(&[])}),
+            &json!({"restart": {"initialDelay": "100ms", "maxDelay": "300ms", "maxRestarts": 100}}),
+        ))
+        .await;
+        let s = wait_server(&hub, "grumpy", "refused and retrying", |v| {
+            v["status"] == "disconnected" && error_of(v).contains("restarting in")
+        })
+        .await;
+        assert!(
+            error_of(&s).contains("initialize failed") && error_of(&s).contains("not today"),
+            "{s}"
+        );
+        // Let several attempts pass: each one's process must be gone before the next.
+        let deadline = Instant::now() + DEADLINE;
+        while log_lines(&hub, "grumpy", "server connecting").len() < 4 {
+            assert!(Instant::now() < deadline, "too few attempts:\n{}", log(&hub));
+            tokio::time::sleep(POLL).await;
+        }
+        let children = children_of(hub.pid());
+        assert!(children.len() <= 2, "steady plus at most one grumpy attempt: {children:?}");
+        assert_eq!(hub.server("steady").await["status"], "connected");
+        assert_eq!(hub.stop().await, Some(0));
+    })
+    .await;
+}
