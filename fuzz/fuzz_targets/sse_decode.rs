@@ -11,31 +11,14 @@
 
 #![no_main]
 
-use bytes::BytesMut;
 use hub_transport::{SseCodec, SseFrame};
 use libfuzzer_sys::fuzz_target;
-use tokio_util::codec::Decoder;
+
+#[path = "chunked.rs"]
+mod chunked;
 
 fn decode_chunked(max: usize, input: &[u8], sizes: &[usize]) -> Vec<SseFrame> {
-    let mut codec = SseCodec::new(max);
-    let mut buf = BytesMut::new();
-    let mut frames = Vec::new();
-    let mut rest = input;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let n = if sizes.is_empty() { rest.len() } else { sizes[i % sizes.len()].min(rest.len()) };
-        i += 1;
-        buf.extend_from_slice(&rest[..n]);
-        rest = &rest[n..];
-        while let Some(f) = codec.decode(&mut buf).expect("the codec never fails on content") {
-            frames.push(f);
-        }
-        assert!(buf.len() <= max.saturating_add(2) + n, "buffer grew to {} (cap {max})", buf.len());
-    }
-    while let Some(f) = codec.decode_eof(&mut buf).expect("the codec never fails on content") {
-        frames.push(f);
-    }
-    frames
+    chunked::decode_chunked(SseCodec::new(max), input, sizes, |n| max.saturating_add(2) + n, false)
 }
 
 fuzz_target!(|data: &[u8]| {

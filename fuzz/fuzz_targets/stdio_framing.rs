@@ -10,33 +10,16 @@
 
 #![no_main]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use hub_transport::{Frame, LineCodec};
 use libfuzzer_sys::fuzz_target;
-use tokio_util::codec::Decoder;
+
+#[path = "chunked.rs"]
+mod chunked;
 
 fn decode_chunked(max: usize, input: &[u8], sizes: &[usize]) -> Vec<Frame> {
-    let mut codec = LineCodec::new(max);
-    let mut buf = BytesMut::new();
-    let mut frames = Vec::new();
-    let mut rest = input;
-    let mut i = 0;
-    while !rest.is_empty() {
-        let n = if sizes.is_empty() { rest.len() } else { sizes[i % sizes.len()].min(rest.len()) };
-        i += 1;
-        buf.extend_from_slice(&rest[..n]);
-        rest = &rest[n..];
-        while let Some(f) = codec.decode(&mut buf).expect("the codec never fails on content") {
-            frames.push(f);
-        }
-        // The buffer never holds a whole over-long line.
-        assert!(buf.len() <= max.saturating_add(1) + n, "buffer grew to {}", buf.len());
-    }
-    while let Some(f) = codec.decode_eof(&mut buf).expect("the codec never fails on content") {
-        frames.push(f);
-    }
-    assert!(buf.is_empty(), "bytes left after end of stream");
-    frames
+    // The buffer never holds a whole over-long line.
+    chunked::decode_chunked(LineCodec::new(max), input, sizes, |n| max.saturating_add(1) + n, true)
 }
 
 fn reference(max: usize, input: &[u8]) -> Vec<Frame> {
