@@ -15,7 +15,7 @@ use std::{
 use hub_protocol::{
     ErrorObject, Id, Message, ProtocolVersion, Request, Response,
     jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND},
-    mcp::{ListKind, ListPage, PaginatedParams, method},
+    mcp::{CancelledParams, ListKind, ListPage, PaginatedParams, method},
 };
 use serde_json::{Map, Value, json};
 use tokio::{
@@ -92,12 +92,8 @@ async fn serve(page_size: usize, test_tools: bool) {
             }
             Ok(Message::Notification(n)) if n.method == hub_protocol::mcp::method::CANCELLED => {
                 // A cancelled request gets no response (MCP's rule for the receiver).
-                let id = n
-                    .params
-                    .as_ref()
-                    .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
-                    .and_then(|p| p.get("requestId").and_then(Value::as_i64));
-                if let Some(task) = id.and_then(|id| demo.running().remove(&Id::Number(id))) {
+                let id = n.parse_params::<CancelledParams>().ok().map(|p| p.request_id);
+                if let Some(task) = id.and_then(|id| demo.running().remove(&id)) {
                     task.abort();
                     demo.cancelled.fetch_add(1, Ordering::SeqCst);
                 }

@@ -127,6 +127,11 @@ impl Server {
     pub fn is_valid(&self) -> bool {
         !matches!(self.kind, crate::ServerKind::Invalid(_))
     }
+
+    /// Whether the hub should run this server: enabled and valid.
+    pub fn should_run(&self) -> bool {
+        !self.disabled && self.is_valid()
+    }
 }
 
 #[cfg(test)]

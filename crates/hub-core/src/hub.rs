@@ -12,8 +12,8 @@ use hub_protocol::{
     ErrorObject, Id, Notification, ProtocolVersion, RawValue, Request, Response,
     jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_CANCELLED},
     mcp::{
-        CallToolParams, Extra, GetPromptParams, InitializeParams, ListKind, ListPage,
-        PaginatedParams, ReadResourceParams, method,
+        CallToolParams, CancelledParams, Extra, GetPromptParams, InitializeParams, ListKind,
+        ListPage, PaginatedParams, ReadResourceParams, method,
     },
 };
 use hub_transport::{Incoming, Peer};
@@ -262,8 +262,7 @@ impl Upstream {
 
     /// Whether the current entry should be running.
     fn wanted(&self) -> bool {
-        let st = lock(&self.state);
-        !st.entry.disabled && st.entry.is_valid()
+        lock(&self.state).entry.should_run()
     }
 }
 
@@ -434,22 +433,13 @@ impl Backend for Hub {
 
     fn notification(&self, session: &SessionInfo, notification: Notification) {
         debug!(session = %session.id, method = %notification.method, "client notification");
-        if notification.method == method::CANCELLED {
-            let id = notification
-                .params
-                .as_ref()
-                .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
-                .and_then(|p| match p.get("requestId") {
-                    Some(Value::String(s)) => Some(Id::String(s.clone())),
-                    Some(Value::Number(n)) => n.as_i64().map(Id::Number),
-                    _ => None,
-                });
-            if let Some(id) = id {
-                let cancel = lock(&self.inner.in_flight).remove(&(session.id.clone(), id));
-                // Absent: already answered (cancellation races are normal).
-                if let Some(cancel) = cancel {
-                    cancel.send(()).ok();
-                }
+        if notification.method == method::CANCELLED
+            && let Ok(p) = notification.parse_params::<CancelledParams>()
+        {
+            let cancel = lock(&self.inner.in_flight).remove(&(session.id.clone(), p.request_id));
+            // Absent: already answered (cancellation races are normal).
+            if let Some(cancel) = cancel {
+                cancel.send(()).ok();
             }
         }
     }
@@ -871,12 +861,14 @@ impl Inner {
             if let Some(m) = changes.modified.iter().find(|m| m.name == entry.name) {
                 let (was_wanted, running) = {
                     let st = lock(&u.state);
-                    let was = !st.entry.disabled && st.entry.is_valid();
-                    (was, st.peer.is_some() || st.status == Some(Status::Connecting))
+                    (
+                        st.entry.should_run(),
+                        st.peer.is_some() || st.status == Some(Status::Connecting),
+                    )
                 };
                 let mut st = lock(&u.state);
                 st.entry = Arc::new(entry.clone());
-                let wanted = !entry.disabled && entry.is_valid();
+                let wanted = entry.should_run();
                 if (m.restart || !wanted) && (running || was_wanted) {
                     stopping.extend(st.disconnect());
                 }
@@ -1061,8 +1053,9 @@ impl Inner {
             let u = upstreams.iter().find(|u| u.id == id)?;
             let st = lock(&u.state);
             let running = matches!(st.status, Some(Status::Connected | Status::Degraded));
-            (!running && !st.entry.disabled && st.entry.is_valid()).then(|| {
-                RouteError::NotConnected { server: u.name.clone(), reason: st.error.clone() }
+            (!running && st.entry.should_run()).then(|| RouteError::NotConnected {
+                server: u.name.clone(),
+                reason: st.error.clone(),
             })
         });
         down.unwrap_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() })

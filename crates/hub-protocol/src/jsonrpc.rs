@@ -183,6 +183,14 @@ impl Serialize for Id {
     }
 }
 
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Id::from_value(&v)
+            .ok_or_else(|| serde::de::Error::custom("an id must be a string or an integer"))
+    }
+}
+
 impl Id {
     /// Reads an id from any JSON value; `None` for `null`, fractions, booleans, objects, arrays.
     fn from_value(v: &serde_json::Value) -> Option<Id> {

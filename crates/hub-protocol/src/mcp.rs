@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, value::RawValue};
 
-use crate::jsonrpc::{ErrorObject, INVALID_PARAMS};
+use crate::jsonrpc::{ErrorObject, INVALID_PARAMS, Id};
 
 /// JSON object with unknown fields, kept in order of appearance.
 pub type Extra = Map<String, Value>;
@@ -125,6 +125,20 @@ pub struct ListPage {
     /// Cursor for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
     /// Other result fields (`_meta`).
+    pub extra: Extra,
+}
+
+/// Params of `notifications/cancelled`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelledParams {
+    /// The id of the request to stop.
+    pub request_id: Id,
+    /// Why, for logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `_meta` and anything else.
+    #[serde(flatten)]
     pub extra: Extra,
 }
 

@@ -28,6 +28,19 @@ async fn open_legacy(addr: std::net::SocketAddr) -> (Raw, String) {
     (stream, id)
 }
 
+/// Opens a streamable-HTTP GET stream on session `id` and reads its response head (200).
+async fn open_get(addr: std::net::SocketAddr, id: &str) -> Raw {
+    let mut raw = Raw::request(
+        addr,
+        &format!("GET /mcp HTTP/1.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: {id}"),
+        "",
+    )
+    .await;
+    raw.read_until("\r\n\r\n").await;
+    assert!(raw.text.starts_with("HTTP/1.1 200"), "{}", raw.text);
+    raw
+}
+
 async fn post_messages(addr: std::net::SocketAddr, query: &str, body: &str) -> String {
     Raw::request(
         addr,
@@ -113,20 +126,9 @@ async fn get_stream_receives_broadcast_notifications_once_per_session() {
     let addr = serve(router.clone()).await;
     let a = initialize(&router, "2025-11-25").await;
     let b = initialize(&router, "2025-11-25").await;
-    let open = |id: String| async move {
-        let mut raw = Raw::request(
-            addr,
-            &format!("GET /mcp HTTP/1.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: {id}"),
-            "",
-        )
-        .await;
-        raw.read_until("\r\n\r\n").await;
-        assert!(raw.text.starts_with("HTTP/1.1 200"), "{}", raw.text);
-        raw
-    };
-    let mut a_old = open(a.clone()).await;
-    let mut a_new = open(a).await;
-    let mut b_only = open(b).await;
+    let mut a_old = open_get(addr, &a).await;
+    let mut a_new = open_get(addr, &a).await;
+    let mut b_only = open_get(addr, &b).await;
 
     backend.tx.send(Notification::new(LIST_CHANGED, Some(&json!({"n": 1})))).unwrap();
     a_new.read_until(LIST_CHANGED).await;
@@ -154,13 +156,7 @@ async fn delete_ends_the_get_streams_of_the_session() {
     let (_facade, _backend, router) = setup();
     let addr = serve(router.clone()).await;
     let id = initialize(&router, "2025-11-25").await;
-    let mut raw = Raw::request(
-        addr,
-        &format!("GET /mcp HTTP/1.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: {id}"),
-        "",
-    )
-    .await;
-    raw.read_until("\r\n\r\n").await;
+    let raw = open_get(addr, &id).await;
     let del = Raw::request(addr, &format!("DELETE /mcp HTTP/1.1\r\nMcp-Session-Id: {id}"), "")
         .await
         .read_to_end()
@@ -176,13 +172,7 @@ async fn close_all_ends_open_streams() {
     let addr = serve(router.clone()).await;
     let (legacy, legacy_id) = open_legacy(addr).await;
     let id = initialize(&router, "2025-11-25").await;
-    let mut get = Raw::request(
-        addr,
-        &format!("GET /mcp HTTP/1.1\r\nAccept: text/event-stream\r\nMcp-Session-Id: {id}"),
-        "",
-    )
-    .await;
-    get.read_until("\r\n\r\n").await;
+    let get = open_get(addr, &id).await;
     assert_eq!(facade.session_count(), 2);
 
     facade.close_all();

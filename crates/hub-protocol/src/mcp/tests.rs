@@ -114,3 +114,16 @@ proptest! {
         prop_assert_eq!(back, page);
     }
 }
+
+#[test]
+fn cancelled_params_take_either_id_form_and_refuse_others() {
+    let p: CancelledParams =
+        serde_json::from_str(r#"{"requestId": 7, "reason": "user", "_meta": {}}"#).unwrap();
+    assert_eq!((p.request_id, p.reason.as_deref()), (crate::Id::Number(7), Some("user")));
+    assert!(p.extra.contains_key("_meta"));
+    let p: CancelledParams = serde_json::from_str(r#"{"requestId": "a-1"}"#).unwrap();
+    assert_eq!(p.request_id, crate::Id::String("a-1".into()));
+    for bad in [r#"{"requestId": 1.5}"#, r#"{"requestId": null}"#, r#"{"reason": "x"}"#] {
+        assert!(serde_json::from_str::<CancelledParams>(bad).is_err(), "{bad}");
+    }
+}
