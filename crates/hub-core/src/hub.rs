@@ -7,7 +7,7 @@ use std::{
 };
 
 use hub_config::{Changes, Config, ConfigError, EnvSource, ServerKind};
-use hub_http::{Backend, Capabilities, Counts, HubStatus, ServerInfo, SessionInfo};
+use hub_http::{Backend, Capabilities, Context, Counts, HubStatus, ServerInfo, SessionInfo};
 use hub_protocol::{
     ErrorObject, Id, Notification, ProtocolVersion, RawValue, Request, Response,
     jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_CANCELLED},
@@ -407,11 +407,8 @@ impl Backend for Hub {
     /// Answers a client's request. It can be cancelled while it runs — by the client's
     /// `notifications/cancelled`, or by the session closing — which drops the routed call, and the
     /// transport tells the upstream (`notifications/cancelled`, reason "cancelled by client").
-    fn request(
-        &self,
-        session: &SessionInfo,
-        request: Request,
-    ) -> impl Future<Output = Response> + Send {
+    fn request(&self, ctx: Context, request: Request) -> impl Future<Output = Response> + Send {
+        let session = ctx.session();
         debug!(session = %session.id, method = %request.method, "request");
         let inner = self.inner.clone();
         let key = (session.id.clone(), request.id.clone());

@@ -5,18 +5,15 @@ use std::{future::Future, sync::Arc};
 use hub_protocol::{Notification, ProtocolVersion, Request, Response};
 use tokio::sync::broadcast;
 
-use crate::api::HubStatus;
+use crate::{api::HubStatus, client::Context};
 
 /// What the facade needs from the hub.
 pub trait Backend: Send + Sync + 'static {
     /// Answers one client request of a session, any method (initialize, ping, tools/list, unknown
     /// ones…). The backend always returns a [`Response`] (errors included); the facade never
-    /// invents MCP results itself except for transport-level errors.
-    fn request(
-        &self,
-        session: &SessionInfo,
-        request: Request,
-    ) -> impl Future<Output = Response> + Send;
+    /// invents MCP results itself except for transport-level errors. While it works, the backend
+    /// may send the client notifications and requests related to this request through `ctx`.
+    fn request(&self, ctx: Context, request: Request) -> impl Future<Output = Response> + Send;
 
     /// A client notification (`notifications/initialized`, `notifications/cancelled`, …).
     fn notification(&self, session: &SessionInfo, notification: Notification);

@@ -17,7 +17,9 @@ pub(crate) async fn message<B: Backend>(
     message: Message,
 ) -> Option<Response> {
     match message {
-        Message::Request(request) => Some(backend.request(session, request).await),
+        Message::Request(request) => {
+            Some(backend.request(crate::client::Context::detached(session.clone()), request).await)
+        }
         Message::Notification(notification) => {
             tracing::debug!(session = %session.id, method = %notification.method, "client notification");
             backend.notification(session, notification);

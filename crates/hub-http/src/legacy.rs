@@ -113,7 +113,10 @@ pub(crate) async fn post<B: Backend>(
                 let response = if request.method == method::INITIALIZE {
                     initialize(&shared, session.clone(), request).await
                 } else {
-                    shared.backend.request(&session, request).await
+                    shared
+                        .backend
+                        .request(crate::client::Context::detached(session.clone()), request)
+                        .await
                 };
                 push(&shared, &session.id, wire::to_json(&response.into())).await;
             });
@@ -167,7 +170,8 @@ async fn initialize<B: Backend>(
 ) -> RpcResponse {
     let guess = dispatch::requested_version(&request);
     session.protocol_version = guess;
-    let response = shared.backend.request(&session, request).await;
+    let response =
+        shared.backend.request(crate::client::Context::detached(session.clone()), request).await;
     if response.outcome.is_ok() {
         let version = dispatch::negotiated_version(&response, guess);
         shared.sessions.set_version(&session.id, version);

@@ -9,6 +9,7 @@
 
 mod api;
 mod backend;
+mod client;
 mod dispatch;
 mod facade;
 mod guard;
@@ -23,5 +24,6 @@ mod test_support;
 pub use self::{
     api::{Capabilities, Counts, HubStatus, ServerInfo},
     backend::{Backend, SessionInfo, Transport},
+    client::{ClientError, ClientSink, Context, SessionHandle},
     facade::{Facade, Settings},
 };

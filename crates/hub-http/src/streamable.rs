@@ -111,7 +111,8 @@ async fn initialize<B: Backend>(shared: &Shared<B>, accept: Accept, request: Req
     let guess = dispatch::requested_version(&request);
     let mut info =
         SessionInfo { id, transport: Transport::StreamableHttp, protocol_version: guess };
-    let response = shared.backend.request(&info, request).await;
+    let response =
+        shared.backend.request(crate::client::Context::detached(info.clone()), request).await;
     if response.outcome.is_err() {
         tracing::debug!(session = %info.id, "initialize refused by the backend");
         // The backend saw the provisional session: let it forget whatever it kept for it.

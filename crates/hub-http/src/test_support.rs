@@ -25,7 +25,9 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-use crate::{Backend, Capabilities, Counts, Facade, HubStatus, ServerInfo, SessionInfo, Settings};
+use crate::{
+    Backend, Capabilities, Context, Counts, Facade, HubStatus, ServerInfo, SessionInfo, Settings,
+};
 
 /// Bound on every network wait.
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
@@ -55,7 +57,8 @@ impl TestBackend {
 }
 
 impl Backend for TestBackend {
-    async fn request(&self, session: &SessionInfo, request: Request) -> Response {
+    async fn request(&self, ctx: Context, request: Request) -> Response {
+        let session = ctx.session();
         self.requests.lock().unwrap().push((session.clone(), request.clone()));
         let params: Value = request.parse_params().unwrap_or(Value::Null);
         match request.method.as_str() {
