@@ -142,6 +142,17 @@ pub struct CancelledParams {
     pub extra: Extra,
 }
 
+/// Params of `notifications/progress`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressParams {
+    /// The token the request carried in `_meta.progressToken`.
+    pub progress_token: Id,
+    /// `progress`, `total`, `message`, `_meta` and anything else, untouched.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
 /// Params of `tools/call`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallToolParams {

@@ -40,7 +40,7 @@ pub use self::{
     error::{Error, Result},
     framing::{Frame, LineCodec},
     http::{HttpSettings, HttpSpec, HttpTransport, SseCodec, SseEvent, SseFrame, connect},
-    peer::{Incoming, Peer},
+    peer::{CallOptions, Incoming, Peer},
     shell::{DEFAULT_SHELL_MAX_OUTPUT, DEFAULT_SHELL_TIMEOUT, run_shell},
     stdio::{DEFAULT_INHERITED_ENV, GroupWatch, Settings, Spec, spawn},
 };

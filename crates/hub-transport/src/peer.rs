@@ -28,7 +28,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use hub_protocol::{
     ErrorObject, Id, Message, Notification, RawValue, Request, Response,
     jsonrpc::{DecodeError, INTERNAL_ERROR, METHOD_NOT_FOUND, decode, decode_batch},
-    mcp::method,
+    mcp::{ProgressParams, method},
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite, AsyncWriteExt as _},
@@ -61,6 +61,60 @@ pub(crate) const EXCERPT_BYTES: usize = 200;
 
 /// What a pending request is completed with.
 pub(crate) type Reply = Result<Box<RawValue>>;
+
+/// A request waiting for its response.
+struct Pending {
+    tx: oneshot::Sender<Reply>,
+    /// Where the messages related to it go, if the caller wants them (see [`CallOptions`]).
+    related: Option<Related>,
+}
+
+/// The caller's side of a request's related messages.
+#[derive(Clone)]
+struct Related {
+    events: mpsc::UnboundedSender<Message>,
+    /// Woken by each of the request's progress notifications (its timeout starts over).
+    progress: Arc<tokio::sync::Notify>,
+}
+
+/// Where a message from the server came from, which decides whether it relates to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The transport cannot tell (stdio, the legacy SSE stream): a message relates to the only
+    /// request that wants related messages, if there is exactly one.
+    Unknown,
+    /// The answer stream of request `id` (streamable HTTP): MCP says its messages relate to it.
+    Request(i64),
+    /// A stream that relates to no request (the standalone GET stream of streamable HTTP).
+    Unrelated,
+}
+
+/// How [`Peer::call`] sends a request and waits for its answer.
+#[derive(Debug, Clone)]
+pub struct CallOptions {
+    /// How long to wait for the response. With `progress`, the wait starts over at each of the
+    /// request's progress notifications, up to `max_total`.
+    pub timeout: Duration,
+    /// The longest the request may take however much progress it reports; `None`: `timeout`.
+    pub max_total: Option<Duration>,
+    /// Where the messages the server sends about this request go: its progress notifications,
+    /// and the requests and notifications that arrive on its answer stream (streamable HTTP) or,
+    /// where the transport cannot tell (stdio, legacy SSE), while it is the only request with a
+    /// `related` channel. Requests received here must be answered with [`Peer::respond`].
+    /// `None`: they go to [`Incoming`] with everything else.
+    pub related: Option<mpsc::UnboundedSender<Message>>,
+    /// Ask the server for progress: the request's `_meta.progressToken` is set to a token of
+    /// the transport's own (its request id, unique on the connection), and the progress
+    /// notifications carrying it go to `related` and keep the request alive.
+    pub progress: bool,
+}
+
+impl CallOptions {
+    /// A plain request: no related messages, no progress, a fixed timeout.
+    pub fn timeout(timeout: Duration) -> Self {
+        CallOptions { timeout, max_total: None, related: None, progress: false }
+    }
+}
 
 /// The child's stdin, shared by the writer task and by requests that write to it directly.
 ///
@@ -146,7 +200,7 @@ pub(crate) struct Shared {
     /// The server's name, for logs.
     pub(crate) name: String,
     next_id: AtomicI64,
-    pending: Mutex<HashMap<i64, oneshot::Sender<Reply>>>,
+    pending: Mutex<HashMap<i64, Pending>>,
     /// `Some(reason)` once the transport is gone.
     closed: watch::Sender<Option<String>>,
 }
@@ -161,13 +215,39 @@ impl Shared {
         }
     }
 
-    fn pending(&self) -> MutexGuard<'_, HashMap<i64, oneshot::Sender<Reply>>> {
+    fn pending(&self) -> MutexGuard<'_, HashMap<i64, Pending>> {
         // The map stays consistent even if a holder panicked: every operation is one call.
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn take_pending(&self, id: i64) -> Option<oneshot::Sender<Reply>> {
-        self.pending().remove(&id)
+        self.pending().remove(&id).map(|p| p.tx)
+    }
+
+    /// The request a message from `origin` relates to, with its channel: the progress token's
+    /// request for a progress notification, else as [`Origin`] says.
+    fn related(&self, message: &Message, origin: Origin) -> Option<Related> {
+        let pending = self.pending();
+        if let Message::Notification(n) = message
+            && n.method == method::PROGRESS
+        {
+            let token = n.parse_params::<ProgressParams>().ok().map(|p| p.progress_token);
+            return match token {
+                Some(Id::Number(id)) => pending.get(&id).and_then(|p| p.related.clone()),
+                _ => None,
+            };
+        }
+        match origin {
+            Origin::Request(id) => pending.get(&id).and_then(|p| p.related.clone()),
+            Origin::Unrelated => None,
+            Origin::Unknown => {
+                let mut wanting = pending.values().filter_map(|p| p.related.as_ref());
+                match (wanting.next(), wanting.next()) {
+                    (Some(only), None) => Some(only.clone()),
+                    _ => None,
+                }
+            }
+        }
     }
 
     /// Whether request `id` still waits for its response (it has not been answered, failed,
@@ -223,7 +303,7 @@ impl Shared {
             info!(server = %self.name, %reason, "upstream connection closed");
         }
         let drained: Vec<_> = self.pending().drain().collect();
-        for (id, tx) in drained {
+        for (id, Pending { tx, .. }) in drained {
             if tx.send(Err(Error::Closed { reason: reason.clone() })).is_err() {
                 trace!(server = %self.name, id, "requester already gone");
             }
@@ -318,15 +398,32 @@ impl Peer {
         params: Option<Box<RawValue>>,
         timeout: Duration,
     ) -> Result<Box<RawValue>> {
+        self.call(method, params, CallOptions::timeout(timeout)).await
+    }
+
+    /// [`Peer::request`] with options: progress (which keeps the request alive while it
+    /// reports progress) and the messages the server sends about the request.
+    pub async fn call(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        options: CallOptions,
+    ) -> Result<Box<RawValue>> {
         let shared = &self.inner.shared;
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, mut rx) = oneshot::channel();
-        shared.pending().insert(id, tx);
+        let progress = options.related.as_ref().map(|_| Arc::new(tokio::sync::Notify::new()));
+        let related = options
+            .related
+            .zip(progress.clone())
+            .map(|(events, progress)| Related { events, progress });
+        shared.pending().insert(id, Pending { tx, related });
         let mut guard = PendingGuard { inner: &self.inner, id, method, sent: false, armed: true };
         if shared.is_closed_now() {
             guard.finish(None);
             return Err(shared.closed_error("connection closed"));
         }
+        let params = if options.progress { Some(with_progress_token(params, id)?) } else { params };
         let message =
             Message::Request(Request { id: Id::Number(id), method: method.to_owned(), params });
         trace!(server = %shared.name, id, method, "sending request");
@@ -339,17 +436,43 @@ impl Peer {
                 Err(_) => Err(shared.closed_error("connection closed")),
             }
         };
-        let outcome = tokio::time::timeout(timeout, exchange).await;
+        let started = tokio::time::Instant::now();
+        let last = started + options.max_total.unwrap_or(options.timeout).max(options.timeout);
+        let reset_on_progress = options.progress && progress.is_some();
+        let outcome = match progress.filter(|_| options.progress) {
+            None => tokio::time::timeout(options.timeout, exchange).await.ok(),
+            Some(progress) => {
+                tokio::pin!(exchange);
+                let mut deadline = (started + options.timeout).min(last);
+                loop {
+                    tokio::select! {
+                        reply = &mut exchange => break Some(reply),
+                        () = progress.notified() => {
+                            deadline = (tokio::time::Instant::now() + options.timeout).min(last);
+                        }
+                        () = tokio::time::sleep_until(deadline) => break None,
+                    }
+                }
+            }
+        };
         match outcome {
-            Ok(reply) => {
+            Some(reply) => {
                 // Completed, failed to send, or closed: in every case the entry is gone.
                 guard.finish(None);
                 reply
             }
-            Err(_elapsed) => {
+            None => {
+                // With progress the wait had no fixed length: say how long it was, to the ms.
+                let after = if reset_on_progress {
+                    Duration::from_millis(
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    )
+                } else {
+                    options.timeout
+                };
                 if guard.finish(Some("timeout")) {
-                    debug!(server = %shared.name, id, method, ?timeout, "request timed out");
-                    return Err(Error::Timeout { method: method.to_owned(), after: timeout });
+                    debug!(server = %shared.name, id, method, ?after, "request timed out");
+                    return Err(Error::Timeout { method: method.to_owned(), after });
                 }
                 // The reply raced the timer and is already in the channel.
                 rx.try_recv().unwrap_or_else(|_| Err(shared.closed_error("connection closed")))
@@ -649,6 +772,8 @@ pub(crate) struct Router<'a, R> {
     replies: R,
     /// Where messages come from, for logs (`stdout`, `HTTP`).
     from: &'static str,
+    /// Which request the messages relate to.
+    origin: Origin,
 }
 
 impl<'a, R: Replies> Router<'a, R> {
@@ -658,7 +783,12 @@ impl<'a, R: Replies> Router<'a, R> {
         replies: R,
         from: &'static str,
     ) -> Self {
-        Router { shared, incoming, replies, from }
+        Router { shared, incoming, replies, from, origin: Origin::Unknown }
+    }
+
+    /// The same router for messages from `origin`.
+    pub(crate) fn with_origin(self, origin: Origin) -> Self {
+        Router { origin, ..self }
     }
 
     /// Routes one JSON-RPC message or batch (a JSON array: each element is routed). What
@@ -715,6 +845,20 @@ impl<'a, R: Replies> Router<'a, R> {
                 trace!(server = %name, id = %request.id, "answering ping");
                 self.reply(Response::ok_value(request.id, &serde_json::Map::new()));
             }
+            message => self.unanswered(message),
+        }
+    }
+
+    /// A request (other than `ping`) or a notification: to the request it relates to, if that
+    /// request wants it, else to [`Incoming`].
+    fn unanswered(&self, message: Message) {
+        let name = &self.shared.name;
+        let message = match self.relate(message) {
+            Ok(()) => return,
+            Err(message) => message,
+        };
+        match message {
+            Message::Response(_) => {}
             Message::Request(request) => {
                 let id = request.id.clone();
                 match self.incoming.try_send(Message::Request(request)) {
@@ -743,9 +887,42 @@ impl<'a, R: Replies> Router<'a, R> {
         }
     }
 
+    /// Hands a request or notification to the request it relates to, if that request wants
+    /// it; gives it back otherwise.
+    fn relate(&self, message: Message) -> std::result::Result<(), Message> {
+        let Some(related) = self.shared.related(&message, self.origin) else { return Err(message) };
+        if matches!(&message, Message::Notification(n) if n.method == method::PROGRESS) {
+            related.progress.notify_one();
+        }
+        // The caller gone (request just answered): the message goes where unrelated ones go.
+        related.events.send(message).map_err(|e| e.0)
+    }
+
     fn reply(&self, response: Response) {
         self.replies.reply(self.shared, response);
     }
+}
+
+/// `params` with `_meta.progressToken` set to `token` (params that are not an object, or
+/// absent, become one).
+fn with_progress_token(params: Option<Box<RawValue>>, token: i64) -> Result<Box<RawValue>> {
+    let mut object = match params {
+        Some(raw) => match serde_json::from_str::<serde_json::Value>(raw.get()) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        },
+        None => serde_json::Map::new(),
+    };
+    let meta =
+        object.entry("_meta").or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if !meta.is_object() {
+        *meta = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert("progressToken".to_owned(), token.into());
+    }
+    serde_json::value::to_raw_value(&object)
+        .map_err(|e| Error::Protocol { reason: format!("cannot encode the params: {e}") })
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use crate::{DEFAULT_INHERITED_ENV, Incoming, Peer, Result, Settings, Spec, spawn
 /// - `ping_me`, `ask`, `flood`: send the hub a request (`ping`, `sampling/createMessage`, or two
 ///   notifications then `sampling/createMessage`), then answer the original request with
 ///   `{got: <the hub's response>}`.
+/// - `slow` `{steps, every_ms}`: sends a `notifications/message`, then `steps` progress
+///   notifications `every_ms` apart (with the request's `_meta.progressToken`, if it has one),
+///   then answers `{token}`.
 /// - `hang`: never answers; announces `test/hanging {id}`.
 /// - `exit` `{code}`: exits with `code` without answering.
 /// - `batch`: answers inside a JSON array, together with a `test/in_batch` notification.
@@ -71,6 +74,15 @@ while True:
         send({"jsonrpc": "2.0", "method": "test/n1"})
         send({"jsonrpc": "2.0", "method": "test/n2"})
         send({"jsonrpc": "2.0", "id": "srv-flood", "method": "sampling/createMessage"})
+    elif m == "slow":
+        import time
+        token = (p.get("_meta") or {}).get("progressToken")
+        send({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "working"}})
+        for k in range(p["steps"]):
+            time.sleep(p["every_ms"] / 1000)
+            if token is not None:
+                send({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": k + 1}})
+        send({"jsonrpc": "2.0", "id": i, "result": {"token": token}})
     elif m == "hang":
         send({"jsonrpc": "2.0", "method": "test/hanging", "params": {"id": i}})
     elif m == "exit":

@@ -17,7 +17,7 @@ use super::{Answer, EVENT_STREAM, JSON, Link, media_type, read_body, sse::EventR
 use crate::{
     error::{Error, Result},
     http::sse::{SseEvent, SseFrame},
-    peer::{Replies, Router},
+    peer::{Origin, Replies, Router},
 };
 
 /// Handles the server's answer to request `id`'s POST, until its response has been routed.
@@ -35,7 +35,10 @@ pub(super) async fn answer(link: &Arc<Link>, id: i64, answer: Answer) -> Result<
             reason: "the server accepted a request (HTTP 202) without answering it".to_owned(),
         });
     }
-    let Some(router) = link.router() else { return Ok(()) };
+    // What the server sends on a request's answer relates to that request.
+    let Some(router) = link.router().map(|r| r.with_origin(Origin::Request(id))) else {
+        return Ok(());
+    };
     match media_type(&answer.response).as_str() {
         JSON => {
             let body = read_body(answer.response, link.settings.max_body_bytes).await?;
@@ -131,7 +134,7 @@ async fn stream<R: Replies>(
 /// the server sends on its own, reconnecting (with `Last-Event-ID`) whenever it drops. Ends
 /// when the server has no such stream (405) or refuses it, or when the peer closes.
 pub(super) async fn listen(link: Arc<Link>) {
-    let Some(router) = link.router() else { return };
+    let Some(router) = link.router().map(|r| r.with_origin(Origin::Unrelated)) else { return };
     let mut cursor = Cursor::default();
     let mut delays = None;
     loop {

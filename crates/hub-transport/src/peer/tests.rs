@@ -239,3 +239,117 @@ async fn error_display_is_lowercase_and_names_things() {
     let closed = Error::Closed { reason: "killed by signal 9".to_owned() };
     assert_eq!(closed.to_string(), "connection closed: killed by signal 9");
 }
+
+mod call_options {
+    use hub_protocol::RawValue;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::CallOptions;
+
+    fn slow(steps: u32, every_ms: u64) -> Option<Box<RawValue>> {
+        params(&json!({ "steps": steps, "every_ms": every_ms }))
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Message>) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            out.push(serde_json::to_value(&m).expect("serializes"));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn progress_keeps_a_request_alive_and_comes_back_with_related_messages() {
+        let (peer, mut incoming) =
+            spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let options = CallOptions {
+            timeout: Duration::from_millis(1000),
+            max_total: Some(Duration::from_secs(20)),
+            related: Some(tx),
+            progress: true,
+        };
+        // Five steps 400 ms apart: 2 s in all, twice the timeout.
+        let result = within(10, peer.call("slow", slow(5, 400), options)).await.expect("answered");
+        let token = json(&result)["token"].clone();
+        assert!(token.is_i64(), "the transport's own token was sent: {token}");
+        let related = drain(&mut rx);
+        let methods: Vec<_> = related.iter().map(|m| m["method"].as_str().unwrap()).collect();
+        assert_eq!(methods[0], "notifications/message", "the only caller gets the log message");
+        assert_eq!(methods[1..], ["notifications/progress"; 5]);
+        assert!(related[1..].iter().all(|m| m["params"]["progressToken"] == token));
+        assert!(incoming.try_recv().is_err(), "nothing related leaked to Incoming");
+        within(5, peer.shutdown()).await;
+    }
+
+    #[tokio::test]
+    async fn without_progress_the_timeout_is_fixed_and_related_messages_still_arrive() {
+        let (peer, _incoming) =
+            spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let options = CallOptions {
+            timeout: Duration::from_millis(400),
+            max_total: Some(Duration::from_secs(10)),
+            related: Some(tx),
+            progress: false,
+        };
+        let error =
+            within(5, peer.call("slow", slow(5, 150), options)).await.expect_err("times out");
+        assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+        assert_eq!(drain(&mut rx)[0]["method"], "notifications/message");
+        within(5, peer.shutdown()).await;
+    }
+
+    #[tokio::test]
+    async fn progress_does_not_extend_a_request_past_its_maximum() {
+        let (peer, _incoming) =
+            spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let options = CallOptions {
+            timeout: Duration::from_millis(300),
+            max_total: Some(Duration::from_millis(700)),
+            related: Some(tx),
+            progress: true,
+        };
+        let started = Instant::now();
+        let error =
+            within(5, peer.call("slow", slow(30, 100), options)).await.expect_err("times out");
+        let Error::Timeout { after, .. } = error else { panic!("expected Timeout, got {error:?}") };
+        assert!(
+            after >= Duration::from_millis(700),
+            "stopped at the maximum, not before: {after:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "and not much later");
+        within(5, peer.shutdown()).await;
+    }
+
+    #[tokio::test]
+    async fn with_two_callers_wanting_messages_an_unattributable_one_goes_to_incoming() {
+        let (peer, mut incoming) =
+            spawn("fake", &fake_server(), &quick_settings()).await.expect("spawns");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx2, _rx2) = mpsc::unbounded_channel();
+        let hang_opts = CallOptions { related: Some(tx2), ..CallOptions::timeout(LONG) };
+        let hanging = peer.call("hang", None, hang_opts);
+        tokio::pin!(hanging);
+        // Let the hanging request register before the slow one.
+        tokio::select! { _ = &mut hanging => panic!("hang answered"), () = tokio::time::sleep(Duration::from_millis(200)) => {} }
+        let options =
+            CallOptions { related: Some(tx), progress: true, ..CallOptions::timeout(LONG) };
+        let slow_call = peer.call("slow", slow(2, 10), options);
+        let result =
+            tokio::select! { r = slow_call => r, _ = &mut hanging => panic!("hang answered") };
+        result.expect("answered");
+        let related = drain(&mut rx);
+        // The progress notifications carry its token; the log message could be either's.
+        assert_eq!(related.len(), 2, "{related:?}");
+        assert!(related.iter().all(|m| m["method"] == "notifications/progress"));
+        let mut seen = Vec::new();
+        while let Ok(m) = incoming.try_recv() {
+            seen.push(m.method().unwrap_or_default().to_owned());
+        }
+        assert!(seen.contains(&"notifications/message".to_owned()), "{seen:?}");
+        within(5, peer.shutdown()).await;
+    }
+}
