@@ -7,37 +7,50 @@ use hub_protocol::{
 };
 use serde::Deserialize;
 
-use crate::backend::{Backend, SessionInfo};
+use crate::{backend::Backend, client::Context};
 
-/// Handles one non-initialize message of a session: a request is answered by the backend, a
-/// notification is handed over, a client response is only logged.
+/// Handles one non-initialize message of a session: a request is answered by the backend
+/// (with `ctx` as its context), a notification is handed over, a client response goes to the
+/// request of ours that it answers.
 pub(crate) async fn message<B: Backend>(
     backend: &B,
-    session: &SessionInfo,
+    ctx: &Context,
     message: Message,
 ) -> Option<Response> {
+    let session = ctx.session();
     match message {
-        Message::Request(request) => {
-            Some(backend.request(crate::client::Context::detached(session.clone()), request).await)
-        }
+        Message::Request(request) => Some(backend.request(ctx.clone(), request).await),
         Message::Notification(notification) => {
             tracing::debug!(session = %session.id, method = %notification.method, "client notification");
             backend.notification(session, notification);
             None
         }
         Message::Response(response) => {
-            // The facade sends no server->client requests yet, so nothing waits for this.
-            tracing::debug!(session = %session.id, id = ?response.id, "ignoring client response");
+            let id = response.id.clone();
+            if ctx.handle().complete(response) {
+                tracing::debug!(session = %session.id, ?id, "client answered");
+            } else {
+                // Late (timed out), answered twice, or never asked: nothing waits for it.
+                tracing::debug!(session = %session.id, ?id, "client response with unknown id ignored");
+            }
             None
         }
     }
 }
 
-/// Handles a decoded batch: requests run concurrently, invalid elements and `initialize` get
-/// error responses; the responses come back in request order.
+/// Whether a batch holds a request the backend will answer (and so may send messages for).
+pub(crate) fn has_requests(items: &[Result<Message, DecodeError>]) -> bool {
+    items
+        .iter()
+        .any(|item| matches!(item, Ok(Message::Request(r)) if r.method != method::INITIALIZE))
+}
+
+/// Handles a decoded batch: requests run concurrently, all with `ctx` (so they share its
+/// stream), invalid elements and `initialize` get error responses; the responses come back in
+/// request order.
 pub(crate) async fn batch<B: Backend>(
     backend: &B,
-    session: &SessionInfo,
+    ctx: &Context,
     items: Vec<Result<Message, DecodeError>>,
 ) -> Vec<Response> {
     let futures = items.into_iter().map(|item| async move {
@@ -47,7 +60,7 @@ pub(crate) async fn batch<B: Backend>(
                 Some(r.id),
                 ErrorObject::new(INVALID_REQUEST, "initialize must not be part of a batch"),
             )),
-            Ok(m) => message(backend, session, m).await,
+            Ok(m) => message(backend, ctx, m).await,
         }
     });
     join_all(futures).await.into_iter().flatten().collect()

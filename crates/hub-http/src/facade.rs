@@ -22,7 +22,7 @@ use crate::{
     backend::{Backend, SessionInfo},
     guard::{self, Guard},
     legacy,
-    session::Sessions,
+    session::{Ended, Sessions},
     streamable, wire,
 };
 
@@ -141,10 +141,8 @@ impl<B: Backend> Facade<B> {
     /// Ends every SSE stream and forgets every session (calls `backend.session_closed` for
     /// each), so a graceful server shutdown is not held open by long-lived streams.
     pub fn close_all(&self) {
-        let sessions = self.shared.sessions.drain();
-        for info in &sessions {
-            tracing::info!(session = %info.id, transport = ?info.transport, "session closed by shutdown");
-            self.shared.backend.session_closed(info);
+        for ended in self.shared.sessions.drain() {
+            self.shared.ended(&ended, "shutdown");
         }
     }
 }
@@ -158,13 +156,21 @@ impl<B: Backend> Shared<B> {
     /// Forgets a session and tells the backend; `false` if it was already gone.
     pub(crate) fn close_session(&self, id: &str, why: &str) -> bool {
         match self.sessions.remove(id) {
-            Some(info) => {
-                tracing::info!(session = %info.id, transport = ?info.transport, "session closed: {why}");
-                self.backend.session_closed(&info);
+            Some(ended) => {
+                self.ended(&ended, why);
                 true
             }
             None => false,
         }
+    }
+
+    /// Finishes a session taken out of the table: requests it waits for from the client fail
+    /// with [`ClientError::Closed`](crate::ClientError::Closed), then the backend is told.
+    pub(crate) fn ended(&self, ended: &Ended, why: &str) {
+        let info = &ended.info;
+        tracing::info!(session = %info.id, transport = ?info.transport, "session closed: {why}");
+        ended.handle.close();
+        self.backend.session_closed(info);
     }
 
     /// Registers a new session, logging it.

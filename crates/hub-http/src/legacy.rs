@@ -23,8 +23,10 @@ use tokio::sync::mpsc;
 
 use crate::{
     backend::{Backend, SessionInfo, Transport},
+    client::{Context, SessionHandle},
     dispatch,
     facade::Shared,
+    session::Outlet,
     streamable,
     wire::{self, Accept, OUTBOUND_CAPACITY, Outbound, TRANSPORT_ERROR},
 };
@@ -51,7 +53,9 @@ pub(crate) fn open<B: Backend>(shared: &Arc<Shared<B>>, accept: Accept) -> Respo
         protocol_version: ProtocolVersion::V2024_11_05,
     };
     let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-    shared.sessions.insert_legacy(info.clone(), tx);
+    let outlet = Outlet::legacy(id.clone(), tx);
+    let handle = outlet.handle();
+    shared.sessions.insert(info.clone(), outlet, handle);
     shared.opened(&info);
     let endpoint = Event::default().event("endpoint").data(format!("/messages?sessionId={id}"));
     let guard = StreamGuard { shared: Arc::downgrade(shared), id };
@@ -95,7 +99,7 @@ pub(crate) async fn post<B: Backend>(
             "Missing sessionId parameter",
         );
     };
-    let Some(session) = shared.sessions.get(&id, Transport::LegacySse) else {
+    let Some((session, handle)) = shared.sessions.get(&id, Transport::LegacySse) else {
         return wire::rpc_error(
             StatusCode::NOT_FOUND,
             TRANSPORT_ERROR,
@@ -110,20 +114,20 @@ pub(crate) async fn post<B: Backend>(
         Ok(Message::Request(request)) => {
             tracing::debug!(session = %session.id, method = %request.method, "post /messages");
             tokio::spawn(async move {
+                let id = session.id.clone();
                 let response = if request.method == method::INITIALIZE {
-                    initialize(&shared, session.clone(), request).await
+                    initialize(&shared, session, handle, request).await
                 } else {
-                    shared
-                        .backend
-                        .request(crate::client::Context::detached(session.clone()), request)
-                        .await
+                    // The session's stream is the only one: everything goes there.
+                    shared.backend.request(Context::new(session, handle, None), request).await
                 };
-                push(&shared, &session.id, wire::to_json(&response.into())).await;
+                push(&shared, &id, wire::to_json(&response.into())).await;
             });
         }
         Ok(message) => {
-            // Notifications and client responses are handed over in order, without a task.
-            if let Some(response) = dispatch::message(&*shared.backend, &session, message).await {
+            // Notifications and client answers are handed over in order, without a task.
+            let ctx = Context::new(session.clone(), handle, None);
+            if let Some(response) = dispatch::message(&*shared.backend, &ctx, message).await {
                 push(&shared, &session.id, wire::to_json(&response.into())).await;
             }
         }
@@ -148,7 +152,8 @@ pub(crate) async fn post<B: Backend>(
             };
             tracing::debug!(session = %session.id, len = items.len(), "post /messages batch");
             tokio::spawn(async move {
-                let responses = dispatch::batch(&*shared.backend, &session, items).await;
+                let ctx = Context::new(session.clone(), handle, None);
+                let responses = dispatch::batch(&*shared.backend, &ctx, items).await;
                 if !responses.is_empty() {
                     push(&shared, &session.id, streamable::batch_json(responses)).await;
                 }
@@ -166,16 +171,17 @@ pub(crate) async fn post<B: Backend>(
 async fn initialize<B: Backend>(
     shared: &Shared<B>,
     mut session: SessionInfo,
+    handle: SessionHandle,
     request: hub_protocol::Request,
 ) -> RpcResponse {
     let guess = dispatch::requested_version(&request);
     session.protocol_version = guess;
-    let response =
-        shared.backend.request(crate::client::Context::detached(session.clone()), request).await;
+    let id = session.id.clone();
+    let response = shared.backend.request(Context::new(session, handle, None), request).await;
     if response.outcome.is_ok() {
         let version = dispatch::negotiated_version(&response, guess);
-        shared.sessions.set_version(&session.id, version);
-        tracing::debug!(session = %session.id, protocol_version = %version, "legacy session initialized");
+        shared.sessions.set_version(&id, version);
+        tracing::debug!(session = %id, protocol_version = %version, "legacy session initialized");
     }
     response
 }

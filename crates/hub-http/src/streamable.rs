@@ -1,28 +1,46 @@
 //! MCP streamable HTTP on `/mcp`: POST (messages), GET (standalone SSE stream; without a session
 //! it is the legacy transport), DELETE (end of session).
+//!
+//! A POST carrying requests whose client accepts `text/event-stream` gets a stream of its own (a
+//! [`RequestStream`]) for the messages the backend sends while it answers (progress, log
+//! messages, requests to the client). The answer stays a plain JSON body when the backend answers
+//! before it sends anything (the fast path, which is almost every request); otherwise it becomes
+//! an SSE stream: the messages in the order sent, then the response(s), then the end.
 
-use std::sync::Arc;
+use std::{
+    collections::VecDeque,
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use axum::{
     body::Bytes,
     extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    response::{
+        IntoResponse, Response,
+        sse::{KeepAlive, Sse},
+    },
 };
+use futures_util::{StreamExt, stream};
 use hub_protocol::{
-    DecodeError, Message, ProtocolVersion, Request,
+    DecodeError, Message, ProtocolVersion, Request, Response as RpcResponse,
     jsonrpc::{INVALID_REQUEST, decode, decode_batch},
     mcp::method,
 };
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::{
     backend::{Backend, SessionInfo, Transport},
+    client::{ClientSink, Context, SessionHandle},
     dispatch,
     facade::Shared,
     legacy,
+    session::Outlet,
     wire::{
-        self, Accept, OUTBOUND_CAPACITY, Outbound, SESSION_HEADER, SESSION_NOT_FOUND,
+        self, Accept, KEEP_ALIVE, OUTBOUND_CAPACITY, Outbound, SESSION_HEADER, SESSION_NOT_FOUND,
         TRANSPORT_ERROR, VERSION_HEADER,
     },
 };
@@ -47,18 +65,29 @@ pub(crate) async fn post<B: Backend>(
             initialize(&shared, accept, request).await
         }
         Ok(message) => {
-            let session = match session_of(&shared, &headers) {
+            let (session, handle) = match session_of(&shared, &headers) {
                 Ok(session) => session,
                 Err(response) => return response,
             };
             tracing::debug!(session = %session.id, method = message.method(), "post /mcp");
-            match dispatch::message(&*shared.backend, &session, message).await {
-                Some(response) => answer(accept, wire::to_json(&response.into()), None),
-                None => wire::accepted(),
+            match message {
+                Message::Request(request) => {
+                    let shared = shared.clone();
+                    let work = move |ctx: Context| async move {
+                        Final::One(shared.backend.request(ctx, request).await)
+                    };
+                    respond(accept, accept.allows_sse_answer(), session, handle, work).await
+                }
+                other => {
+                    // A notification or a client's answer: handed over, nothing to wait for.
+                    let ctx = Context::new(session, handle, None);
+                    dispatch::message(&*shared.backend, &ctx, other).await;
+                    wire::accepted()
+                }
             }
         }
         Err(DecodeError::Batch) => {
-            let session = match session_of(&shared, &headers) {
+            let (session, handle) = match session_of(&shared, &headers) {
                 Ok(session) => session,
                 Err(response) => return response,
             };
@@ -77,12 +106,13 @@ pub(crate) async fn post<B: Backend>(
                 Err(e) => return wire::rpc_response(StatusCode::BAD_REQUEST, e.to_response()),
             };
             tracing::debug!(session = %session.id, len = items.len(), "post /mcp batch");
-            let responses = dispatch::batch(&*shared.backend, &session, items).await;
-            if responses.is_empty() {
-                wire::accepted()
-            } else {
-                answer(accept, batch_json(responses), None)
-            }
+            // The requests of a batch share one stream (and one SSE answer).
+            let streams = accept.allows_sse_answer() && dispatch::has_requests(&items);
+            let shared = shared.clone();
+            let work = move |ctx: Context| async move {
+                Final::Batch(dispatch::batch(&*shared.backend, &ctx, items).await)
+            };
+            respond(accept, streams, session, handle, work).await
         }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable post /mcp");
@@ -91,11 +121,168 @@ pub(crate) async fn post<B: Backend>(
     }
 }
 
+/// What a POST's requests come to: one response, or a batch's responses (none when the batch
+/// held only notifications and client answers).
+enum Final {
+    One(RpcResponse),
+    Batch(Vec<RpcResponse>),
+}
+
+impl Final {
+    /// The body of an answer that is not a stream; `None` for a batch without responses (202).
+    fn into_body(self) -> Option<String> {
+        match self {
+            Final::One(response) => Some(wire::to_json(&response.into())),
+            Final::Batch(responses) if responses.is_empty() => None,
+            Final::Batch(responses) => Some(batch_json(responses)),
+        }
+    }
+
+    /// The events that end an SSE answer: one per response, since clients parse each event as
+    /// one message.
+    fn into_events(self) -> VecDeque<String> {
+        let responses = match self {
+            Final::One(response) => vec![response],
+            Final::Batch(responses) => responses,
+        };
+        responses.into_iter().map(|r| wire::to_json(&r.into())).collect()
+    }
+}
+
+/// The backend's work on a POST's requests, owned by the answer so that it lives as long as the
+/// answer's stream (and is dropped with it, like the handler of a JSON answer).
+type Work = Pin<Box<dyn Future<Output = Final> + Send>>;
+
+/// Runs `work` with a [`Context`] and answers the POST. With `streams`, the context has a
+/// stream of its own, raced against the work: the answer is a plain one (JSON, or the single
+/// SSE event an SSE-only client asks for, exactly as without a stream) if the work finishes
+/// before sending anything; otherwise an SSE stream starting with the first message.
+async fn respond<F, Fut>(
+    accept: Accept,
+    streams: bool,
+    session: SessionInfo,
+    handle: SessionHandle,
+    work: F,
+) -> Response
+where
+    F: FnOnce(Context) -> Fut,
+    Fut: Future<Output = Final> + Send + 'static,
+{
+    if !streams {
+        // Messages for these requests go to the session's GET stream.
+        let done = work(Context::new(session, handle, None)).await;
+        return plain_answer(accept, done);
+    }
+    let (sink, mut rx) = RequestStream::new();
+    let own: Arc<dyn ClientSink> = sink.clone();
+    let mut work: Work = Box::pin(work(Context::new(session, handle, Some(own))));
+    tokio::select! {
+        biased;
+        done = &mut work => {
+            sink.finish();
+            // The work may have sent something before it finished, in the same poll.
+            match rx.try_recv() {
+                Err(_) => plain_answer(accept, done),
+                Ok(first) => {
+                    stream_answer(first, Phase::Draining { rx, finals: done.into_events() })
+                }
+            }
+        }
+        Some(first) = rx.recv() => stream_answer(first, Phase::Working { work, rx, sink }),
+    }
+}
+
+fn plain_answer(accept: Accept, done: Final) -> Response {
+    match done.into_body() {
+        Some(json) => answer(accept, json, None),
+        None => wire::accepted(),
+    }
+}
+
+/// The SSE answer to a POST: `first`, then whatever `phase` yields.
+fn stream_answer(first: String, phase: Phase) -> Response {
+    let rest = stream::unfold(phase, Phase::next);
+    let events = stream::once(async move { first })
+        .chain(rest)
+        .map(|json| Ok::<_, Infallible>(wire::message_event(json)));
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)).into_response()
+}
+
+/// Where the SSE answer to a POST stands.
+enum Phase {
+    /// The backend works; its messages are relayed as they come.
+    Working { work: Work, rx: mpsc::Receiver<String>, sink: Arc<RequestStream> },
+    /// The backend has answered and the request's stream refuses new messages: the messages
+    /// queued before that, then the responses, then the end.
+    Draining { rx: mpsc::Receiver<String>, finals: VecDeque<String> },
+}
+
+impl Phase {
+    async fn next(mut self) -> Option<(String, Phase)> {
+        loop {
+            self = match self {
+                Phase::Working { mut work, mut rx, sink } => tokio::select! {
+                    biased;
+                    Some(json) = rx.recv() => return Some((json, Phase::Working { work, rx, sink })),
+                    done = &mut work => {
+                        sink.finish();
+                        Phase::Draining { rx, finals: done.into_events() }
+                    }
+                },
+                Phase::Draining { mut rx, mut finals } => {
+                    // The sender is gone, so `recv` ends once the queue is empty.
+                    let json = match rx.recv().await {
+                        Some(json) => json,
+                        None => finals.pop_front()?,
+                    };
+                    return Some((json, Phase::Draining { rx, finals }));
+                }
+            };
+        }
+    }
+}
+
+/// The stream of one POST's requests: what the backend sends for them while they are answered.
+/// Once their answer is final it refuses everything, so a [`Context`] that outlives the request
+/// falls back to the session's stream.
+#[derive(Debug)]
+struct RequestStream {
+    tx: Mutex<Option<mpsc::Sender<String>>>,
+}
+
+impl RequestStream {
+    fn new() -> (Arc<Self>, mpsc::Receiver<String>) {
+        let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
+        (Arc::new(RequestStream { tx: Mutex::new(Some(tx)) }), rx)
+    }
+
+    /// Refuses every later message and lets the receiver end after the queued ones.
+    fn finish(&self) {
+        self.tx.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
+}
+
+impl ClientSink for RequestStream {
+    fn send(&self, message: &Message) -> bool {
+        // The lock orders a send against `finish`: nothing is queued after the final answer.
+        let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(tx) = tx.as_ref() else { return false };
+        match tx.try_send(wire::to_json(message)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!("request stream queue full, message goes elsewhere");
+                false
+            }
+            // The client went away (the answer was dropped).
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
 /// `initialize`: a new session, kept only if the backend accepts it.
 async fn initialize<B: Backend>(shared: &Shared<B>, accept: Accept, request: Request) -> Response {
     for expired in shared.sessions.expire_idle(shared.settings.session_idle_timeout) {
-        tracing::info!(session = %expired.id, "idle session expired");
-        shared.backend.session_closed(&expired);
+        shared.ended(&expired, "idle");
     }
     if shared.session_count() >= shared.settings.max_sessions {
         tracing::warn!(
@@ -109,18 +296,27 @@ async fn initialize<B: Backend>(shared: &Shared<B>, accept: Accept, request: Req
         Err(e) => return wire::no_session_id(&e),
     };
     let guess = dispatch::requested_version(&request);
-    let mut info =
-        SessionInfo { id, transport: Transport::StreamableHttp, protocol_version: guess };
-    let response =
-        shared.backend.request(crate::client::Context::detached(info.clone()), request).await;
+    let mut info = SessionInfo {
+        id: id.clone(),
+        transport: Transport::StreamableHttp,
+        protocol_version: guess,
+    };
+    let outlet = Outlet::streamable(id);
+    let handle = outlet.handle();
+    // Messages during initialize are unusual (MCP allows pings and logging at most), so the
+    // answer stays a plain one with no stream of its own; the session's handle is real (a
+    // backend may keep it for later) but has no GET stream to deliver on yet.
+    let ctx = Context::new(info.clone(), handle.clone(), None);
+    let response = shared.backend.request(ctx, request).await;
     if response.outcome.is_err() {
         tracing::debug!(session = %info.id, "initialize refused by the backend");
+        handle.close();
         // The backend saw the provisional session: let it forget whatever it kept for it.
         shared.backend.session_closed(&info);
         return answer(accept, wire::to_json(&response.into()), None);
     }
     info.protocol_version = dispatch::negotiated_version(&response, guess);
-    shared.sessions.insert_streamable(info.clone());
+    shared.sessions.insert(info.clone(), outlet, handle);
     shared.opened(&info);
     answer(accept, wire::to_json(&response.into()), Some(&info.id))
 }
@@ -136,7 +332,7 @@ pub(crate) async fn get<B: Backend>(
     if !headers.contains_key(SESSION_HEADER) {
         return legacy::open(&shared, accept);
     }
-    let session = match session_of(&shared, &headers) {
+    let (session, _) = match session_of(&shared, &headers) {
         Ok(session) => session,
         Err(response) => return response,
     };
@@ -156,7 +352,7 @@ pub(crate) async fn delete<B: Backend>(
     State(shared): State<Arc<Shared<B>>>,
     headers: HeaderMap,
 ) -> Response {
-    let session = match session_of(&shared, &headers) {
+    let (session, _) = match session_of(&shared, &headers) {
         Ok(session) => session,
         Err(response) => return response,
     };
@@ -167,12 +363,12 @@ pub(crate) async fn delete<B: Backend>(
     }
 }
 
-/// The live streamable session named by the request's headers, whose `MCP-Protocol-Version`
-/// (if any) is supported.
+/// The live streamable session named by the request's headers (and its handle), whose
+/// `MCP-Protocol-Version` (if any) is supported.
 fn session_of<B: Backend>(
     shared: &Shared<B>,
     headers: &HeaderMap,
-) -> Result<SessionInfo, Response> {
+) -> Result<(SessionInfo, SessionHandle), Response> {
     let Some(id) = headers.get(SESSION_HEADER) else {
         return Err(wire::rpc_error(
             StatusCode::BAD_REQUEST,
@@ -215,7 +411,7 @@ pub(crate) fn too_many_sessions(limit: usize) -> Response {
 }
 
 /// A batch of responses as one JSON array.
-pub(crate) fn batch_json(responses: Vec<hub_protocol::Response>) -> String {
+pub(crate) fn batch_json(responses: Vec<RpcResponse>) -> String {
     let messages: Vec<Message> = responses.into_iter().map(Message::Response).collect();
     serde_json::to_string(&messages).expect("messages hold only valid JSON and string keys")
 }

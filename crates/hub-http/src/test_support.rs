@@ -33,12 +33,22 @@ use crate::{
 pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// A backend that records everything it sees.
+///
+/// Besides `initialize`, `ping` and `whoami` it answers methods that use the way back to the
+/// client: `test/notify` (two `notifications/message` through the context, then a result saying
+/// whether each was delivered), `test/ask` (a `roots/list` request to the client, answered with
+/// the client's result or the error's text, with `params.timeoutMs`, default 30 s) and
+/// `test/keep` (one notification, then it keeps the context in `kept` and answers).
 #[derive(Debug)]
 pub(crate) struct TestBackend {
     pub(crate) requests: Mutex<Vec<(SessionInfo, Request)>>,
     pub(crate) notifications: Mutex<Vec<(SessionInfo, Notification)>>,
     pub(crate) closed: Mutex<Vec<SessionInfo>>,
     pub(crate) tx: broadcast::Sender<Notification>,
+    /// How each `test/ask` ended: the client's result, or the `ClientError`'s debug form.
+    pub(crate) asked: Mutex<Vec<Result<Value, String>>>,
+    /// The context of the last `test/keep`.
+    pub(crate) kept: Mutex<Option<Context>>,
 }
 
 impl TestBackend {
@@ -48,12 +58,23 @@ impl TestBackend {
             notifications: Mutex::default(),
             closed: Mutex::default(),
             tx: broadcast::channel(16).0,
+            asked: Mutex::default(),
+            kept: Mutex::default(),
         })
     }
 
     pub(crate) fn closed_ids(&self) -> Vec<String> {
         self.closed.lock().unwrap().iter().map(|s| s.id.to_string()).collect()
     }
+
+    pub(crate) fn asked(&self) -> Vec<Result<Value, String>> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+/// The `notifications/message` that `test/notify` sends (`n` = 1, 2) and `test/keep` sends.
+pub(crate) fn log_message(n: i64) -> Notification {
+    Notification::new("notifications/message", Some(&json!({"level": "info", "data": n})))
 }
 
 impl Backend for TestBackend {
@@ -88,6 +109,30 @@ impl Backend for TestBackend {
                     "protocolVersion": session.protocol_version.as_str(),
                 }),
             ),
+            "test/notify" => {
+                let delivered = [ctx.notify(log_message(1)), ctx.notify(log_message(2))];
+                Response::ok_value(request.id, &json!({ "delivered": delivered }))
+            }
+            "test/ask" => {
+                let wait = Duration::from_millis(params["timeoutMs"].as_u64().unwrap_or(30_000));
+                let outcome = ctx.request("roots/list", None, wait).await;
+                let result = match &outcome {
+                    Ok(answer) => {
+                        json!({ "answer": serde_json::from_str::<Value>(answer.get()).unwrap() })
+                    }
+                    Err(e) => json!({ "error": e.to_string() }),
+                };
+                let outcome = outcome
+                    .map(|answer| serde_json::from_str(answer.get()).unwrap())
+                    .map_err(|e| format!("{e:?}"));
+                self.asked.lock().unwrap().push(outcome);
+                Response::ok_value(request.id, &result)
+            }
+            "test/keep" => {
+                let delivered = ctx.notify(log_message(0));
+                *self.kept.lock().unwrap() = Some(ctx.clone());
+                Response::ok_value(request.id, &json!({ "delivered": delivered }))
+            }
             other => Response::err(
                 Some(request.id),
                 ErrorObject::new(METHOD_NOT_FOUND, format!("Method not found: {other}")),
@@ -246,6 +291,14 @@ impl Raw {
         Raw { stream, text: String::new() }
     }
 
+    /// `POST /mcp` on session `id` with the given `Accept`, over a connection of its own.
+    pub(crate) async fn post(addr: SocketAddr, id: &str, accept: &str, body: &str) -> Raw {
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nContent-Type: application/json\r\nAccept: {accept}\r\nMcp-Session-Id: {id}"
+        );
+        Raw::request(addr, &head, body).await
+    }
+
     /// Reads until the text received so far contains `needle` (panics after [`WAIT`]).
     pub(crate) async fn read_until(&mut self, needle: &str) -> &str {
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -294,4 +347,17 @@ pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// The JSON-RPC messages in the `data:` lines of SSE text, in order (other data is skipped).
+pub(crate) fn sse_messages(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str(data).ok())
+        .collect()
+}
+
+/// The messages of a [`Raw`] response's SSE body whose `method` is `method`.
+pub(crate) fn with_method(text: &str, method: &str) -> Vec<Value> {
+    sse_messages(text).into_iter().filter(|m| m["method"] == method).collect()
 }

@@ -150,6 +150,14 @@ impl Accept {
         self.present && self.sse_named && !self.json
     }
 
+    /// Whether a POST carrying a request may be answered with an SSE stream that carries the
+    /// messages the backend sends while it works (`text/event-stream` acceptable, named or by a
+    /// wildcard). A request without `Accept` is answered as before, in JSON: the lenient reading
+    /// of a missing header lets it in, it does not promise the client parses SSE.
+    pub(crate) fn allows_sse_answer(self) -> bool {
+        self.sse
+    }
+
     /// Whether a GET may open an SSE stream.
     pub(crate) fn allows_stream(self) -> bool {
         !self.present || self.sse

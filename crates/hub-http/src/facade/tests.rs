@@ -13,6 +13,8 @@ use crate::{
 
 use super::Facade;
 
+mod way_back;
+
 const LIST_CHANGED: &str = "notifications/tools/list_changed";
 
 async fn open_legacy(addr: std::net::SocketAddr) -> (Raw, String) {

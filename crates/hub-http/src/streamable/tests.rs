@@ -454,3 +454,22 @@ async fn idle_sessions_expire_when_a_new_one_is_created() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_request_stream_refuses_messages_once_finished() {
+    use hub_protocol::Message;
+
+    use super::RequestStream;
+    use crate::{ClientSink, test_support::log_message};
+
+    let (sink, mut rx) = RequestStream::new();
+    assert!(sink.send(&Message::Notification(log_message(1))));
+    sink.finish();
+    assert!(!sink.send(&Message::Notification(log_message(2))), "after the final answer");
+    assert!(rx.recv().await.unwrap().contains("\"data\":1"), "queued before: still delivered");
+    assert!(rx.recv().await.is_none(), "then the stream ends");
+
+    let (sink, rx) = RequestStream::new();
+    drop(rx);
+    assert!(!sink.send(&Message::Notification(log_message(3))), "the client went away");
+}

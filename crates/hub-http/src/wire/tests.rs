@@ -28,6 +28,9 @@ fn accept_parsing() {
     assert!(json.allows_post_answer() && !json.allows_stream());
     let any = accept(&["*/*"]);
     assert!(any.allows_post_answer() && any.allows_stream() && !any.wants_sse_answer());
+    // Who may get the messages of a request on its own SSE answer.
+    assert!(both.allows_sse_answer() && sse.allows_sse_answer() && any.allows_sse_answer());
+    assert!(!none.allows_sse_answer() && !json.allows_sse_answer() && !html.allows_sse_answer());
 }
 
 #[test]
