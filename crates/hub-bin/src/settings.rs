@@ -7,6 +7,7 @@ pub(crate) fn core(s: &HubSettings, cwd: Option<String>) -> hub_core::Settings {
     let mut out = hub_core::Settings { cwd, ..hub_core::Settings::default() };
     set(&mut out.connect_timeout, s.timeouts.connect);
     set(&mut out.request_timeout, s.timeouts.request);
+    set(&mut out.request_max_total, s.timeouts.max_total);
     set(&mut out.list_timeout, s.timeouts.list);
     set(&mut out.stdio.shutdown_grace, s.stdio.shutdown_grace);
     if let Some(n) = s.stdio.max_line_bytes {
@@ -117,13 +118,13 @@ mod tests {
         let schema = hub_config::config_schema();
         let mut seen = 0;
         let section = defaults(&schema["definitions"], "HubSettings", &mut seen);
-        assert_eq!(seen, 21, "every setting documents its default");
+        assert_eq!(seen, 22, "every setting documents its default");
         let text = serde_json::json!({"mcpServers": {}, "hub": section}).to_string();
         let s = settings(&text);
         let (c, d) = (core(&s, None), hub_core::Settings::default());
         assert_eq!(
-            (c.connect_timeout, c.request_timeout, c.list_timeout),
-            (d.connect_timeout, d.request_timeout, d.list_timeout)
+            (c.connect_timeout, c.request_timeout, c.list_timeout, c.request_max_total),
+            (d.connect_timeout, d.request_timeout, d.list_timeout, d.request_max_total)
         );
         assert_eq!(
             (c.stdio.max_line_bytes, c.stdio.shutdown_grace),
@@ -143,7 +144,7 @@ mod tests {
     fn each_key_reaches_its_setting() {
         let s = settings(
             r#"{"mcpServers": {}, "hub": {
-                "timeouts": {"connect": "7s", "request": 8000, "list": "9s"},
+                "timeouts": {"connect": "7s", "request": 8000, "list": "9s", "maxTotal": "2h"},
                 "stdio": {"maxLineBytes": 2048, "shutdownGrace": "1s"},
                 "http": {"allowedHosts": [], "allowedOrigins": ["https://a"], "maxBodyBytes": 4096,
                          "maxSessions": 3, "sessionIdleTimeout": "2m"}}}"#,
@@ -152,6 +153,7 @@ mod tests {
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
         assert_eq!(c.request_timeout, Duration::from_secs(8));
         assert_eq!(c.list_timeout, Duration::from_secs(9));
+        assert_eq!(c.request_max_total, Duration::from_secs(7200));
         assert_eq!(c.stdio.max_line_bytes, 2048);
         assert_eq!(c.stdio.shutdown_grace, Duration::from_secs(1));
         assert_eq!(c.cwd.as_deref(), Some("/w"));

@@ -59,8 +59,32 @@ pub struct Server {
     pub config_source: String,
     /// What the hub hides from `/mcp` (mcphub.nvim's `disabled_tools`, … keys).
     pub hidden: Hidden,
+    /// How the server's names appear on `/mcp` (`prefix`).
+    pub prefix: Prefix,
     /// The entry exactly as written, unknown keys included (`autoApprove`, `disabled_tools`, …).
     pub raw: Map<String, Value>,
+}
+
+/// How a server's tools, prompts, resources and templates are named on `/mcp`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prefix {
+    /// `<server id>__<name>` (mcp-hub's scheme; resource URIs too).
+    #[default]
+    Always,
+    /// The upstream's own names, untouched (passthrough). A name another server already
+    /// exposes keeps the prefix instead.
+    Never,
+}
+
+impl Prefix {
+    /// The value as written in the config.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Prefix::Always => "always",
+            Prefix::Never => "never",
+        }
+    }
 }
 
 /// Capabilities an entry hides from clients of `/mcp`: mcphub.nvim's `disabled_tools`,
@@ -395,7 +419,7 @@ impl Check<'_> {
 
 /// Every server key the validator reads (the JSON Schema documents each; a test keeps the two in
 /// step). Other keys are kept untouched in [`Server::raw`].
-pub const SERVER_KEYS: [&str; 17] = [
+pub const SERVER_KEYS: [&str; 18] = [
     "command",
     "args",
     "env",
@@ -407,6 +431,7 @@ pub const SERVER_KEYS: [&str; 17] = [
     "disabled",
     "name",
     "description",
+    "prefix",
     "dev",
     "connectionPool",
     "disabled_tools",
@@ -449,6 +474,18 @@ fn validate(
         resource_templates: c.string_list(&raw, "disabled_resourceTemplates", false, LIST_EXAMPLE),
     };
     let description = c.string(&raw, "description").unwrap_or_default();
+    let prefix = match c.string(&raw, "prefix").as_deref() {
+        None | Some("always") => Prefix::Always,
+        Some("never") => Prefix::Never,
+        Some(other) => {
+            c.err(
+                "prefix",
+                format!("unknown prefix mode {other:?}"),
+                Some(r#"write "prefix": "always" (<id>__<name>) or "prefix": "never" (names as the server gives them)"#),
+            );
+            Prefix::Always
+        }
+    };
     let has_command = raw.contains_key("command");
     let has_url = raw.contains_key("url");
     let declared = declared_type(&mut c, &raw);
@@ -558,6 +595,7 @@ fn validate(
         description,
         config_source,
         hidden,
+        prefix,
         raw,
     };
     (server, problems, warnings)

@@ -278,6 +278,13 @@ struct Common {
     name: Option<String>,
     /// Free text shown in the server list.
     description: Option<String>,
+    /// How the server's tools, prompts, resources and resource templates are named on `/mcp`:
+    /// `"always"` as `<server id>__<name>` (mcp-hub's scheme; resource URIs get the prefix
+    /// too), `"never"` as the server gives them (passthrough, e.g. for a hub that fronts one
+    /// server). A name that another server already exposes keeps the prefix, with a warning in
+    /// the log: the server listed first in the config keeps the plain name.
+    #[schemars(default = "prefix_default")]
+    prefix: Option<PrefixMode>,
     /// Tool names hidden from clients of `/mcp` (mcphub.nvim's key; the hub honours it).
     /// `/api/servers` still lists them, so an editor can offer to enable them again.
     disabled_tools: Option<Vec<String>>,
@@ -375,6 +382,18 @@ struct Dev {
     /// The absolute directory the patterns are relative to (placeholders are not expanded here).
     #[schemars(pattern("^/"))]
     cwd: String,
+}
+
+/// How names appear on `/mcp`.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "lowercase")]
+enum PrefixMode {
+    Always,
+    Never,
+}
+
+fn prefix_default() -> Option<PrefixMode> {
+    Some(PrefixMode::Always)
 }
 
 fn enabled_default() -> Option<bool> {

@@ -43,10 +43,15 @@ pub struct Timeouts {
     /// Default `5m` (mcp-hub's), which allows a first `npx` / `uvx` download.
     #[schemars(extend("default" = "5m"))]
     pub connect: Option<DurationValue>,
-    /// How long a routed call (`tools/call`, `resources/read`, `prompts/get`) may take.
-    /// Default `5m`.
+    /// How long a routed call (`tools/call`, `resources/read`, `prompts/get`, …) may wait for
+    /// its answer, started over by each progress notification the server sends for it (the hub
+    /// asks every server for progress). Default `5m`.
     #[schemars(extend("default" = "5m"))]
     pub request: Option<DurationValue>,
+    /// The longest a routed call may take however much progress it reports. Default `1h`.
+    #[schemars(rename = "maxTotal", extend("default" = "1h"))]
+    #[serde(rename = "maxTotal")]
+    pub max_total: Option<DurationValue>,
     /// How long each list request may take while syncing a server's capabilities. Default `1m`.
     #[schemars(extend("default" = "1m"))]
     pub list: Option<DurationValue>,

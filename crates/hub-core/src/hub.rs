@@ -1,29 +1,34 @@
 //! The hub: owns the upstreams, keeps the registry current, answers MCP requests.
 
+mod relay;
+
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex, RwLock, Weak},
     time::SystemTime,
 };
 
-use hub_config::{Changes, Config, ConfigError, EnvSource, ServerKind};
-use hub_http::{Backend, Capabilities, Context, Counts, HubStatus, ServerInfo, SessionInfo};
+use hub_config::{Changes, Config, ConfigError, EnvSource, Prefix, ServerKind};
+use hub_http::{
+    Backend, Capabilities, Context, Counts, HubStatus, ServerInfo, SessionInfo, Transport,
+};
 use hub_protocol::{
     ErrorObject, Id, Notification, ProtocolVersion, RawValue, Request, Response,
     jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND, REQUEST_CANCELLED},
     mcp::{
         CallToolParams, CancelledParams, Extra, GetPromptParams, InitializeParams, ListKind,
-        ListPage, PaginatedParams, ReadResourceParams, method,
+        ListPage, PaginatedParams, ReadResourceParams, method, progress_token,
     },
 };
-use hub_transport::{Incoming, Peer};
+use hub_transport::{CallOptions, Incoming, Peer};
 use serde_json::{Value, json};
 use tokio::{sync::broadcast, time::Instant};
 use tracing::{debug, error, info, warn};
 
 use crate::{
     error::RouteError,
-    registry::{Contribution, Lists, Registry, assign_ids},
+    registry::{Contribution, Lists, Registry, Target, assign_ids},
+    sessions::{LogLevel, Sessions},
     settings::{PingSettings, Settings, Supervision},
     supervise::{Admission, Breaker, Decision, Restarts, Transition, human},
     upstream::{self, Failure, Status, error_chain},
@@ -75,6 +80,8 @@ struct Inner {
     reconfigure: tokio::sync::Mutex<()>,
     /// Client requests being answered, by session and request id: firing one cancels it.
     in_flight: Mutex<HashMap<(Arc<str>, Id), tokio::sync::oneshot::Sender<()>>>,
+    /// The client sessions: their way back, capabilities, log levels, subscriptions.
+    sessions: Sessions,
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
 }
@@ -160,6 +167,8 @@ struct UpstreamState {
     /// The transport of the current connection (`Peer::transport`), once connected.
     transport: Option<&'static str>,
     capabilities: Extra,
+    /// The server's `instructions` (combined into the hub's own).
+    instructions: Option<String>,
     lists: Lists,
     last_started: Option<SystemTime>,
     connected_at: Option<Instant>,
@@ -197,6 +206,7 @@ impl UpstreamState {
             server_info: None,
             transport: None,
             capabilities: Extra::new(),
+            instructions: None,
             lists: Lists::default(),
             last_started: None,
             connected_at: None,
@@ -299,6 +309,7 @@ impl Hub {
                 config: Mutex::new(config),
                 reconfigure: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::default(),
+                sessions: Sessions::default(),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -399,7 +410,12 @@ impl Hub {
 
     /// Answers one MCP request as the hub's `/mcp` endpoint would, without a session.
     pub async fn handle(&self, request: Request) -> Response {
-        self.inner.handle(request).await
+        let nobody = SessionInfo {
+            id: Arc::from(""),
+            transport: Transport::StreamableHttp,
+            protocol_version: ProtocolVersion::LATEST,
+        };
+        self.inner.handle(&Context::detached(nobody), request).await
     }
 }
 
@@ -419,7 +435,7 @@ impl Backend for Hub {
             lock(&inner.in_flight).insert(key.clone(), cancel);
             let _unregister = InFlight { inner: &inner, key };
             tokio::select! {
-                response = inner.handle(request) => response,
+                response = inner.handle(&ctx, request) => response,
                 Ok(()) = cancelled => {
                     debug!(?id, "request cancelled by the client");
                     Response::err(Some(id), ErrorObject::new(REQUEST_CANCELLED, "request cancelled by the client"))
@@ -455,6 +471,9 @@ impl Backend for Hub {
         };
         for cancel in cancels {
             cancel.send(()).ok();
+        }
+        for (server, uri) in self.inner.sessions.closed(&session.id) {
+            self.inner.unsubscribe_upstream(&server, uri);
         }
     }
 
@@ -543,6 +562,7 @@ impl Inner {
                         st.server_info = info;
                         st.transport = Some(c.peer.transport());
                         st.capabilities = c.init.capabilities.clone();
+                        st.instructions = c.init.instructions.clone();
                         st.lists = c.lists;
                         st.connected_at = Some(Instant::now());
                         st.peer = Some(c.peer.clone());
@@ -566,6 +586,7 @@ impl Inner {
                     "server connected"
                 );
                 self.rebuild();
+                self.resume_client_state(&u);
                 let ping = self.settings.supervision.ping.clone();
                 let health = Inner::health(
                     Arc::downgrade(&self),
@@ -774,12 +795,9 @@ impl Inner {
                 msg = incoming.recv() => match msg {
                     Some(hub_protocol::Message::Notification(n)) => self.on_notification(&u, generation, &peer, n).await,
                     Some(hub_protocol::Message::Request(r)) => {
-                        // The hub offers upstreams no client capabilities yet (no sampling,
-                        // elicitation or roots), so any request is a method it does not have.
-                        let e = ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {}", r.method));
-                        if let Err(error) = peer.respond(Response::err(Some(r.id), e)).await {
-                            debug!(server = %u.name, %error, "could not answer server request");
-                        }
+                        // No call claims it (see `relay`): the only client able to answer, if any.
+                        let (inner, peer, name) = (self.clone(), peer.clone(), u.name.clone());
+                        tokio::spawn(async move { inner.relay_request(&name, &peer, None, r).await });
                     }
                     Some(hub_protocol::Message::Response(_)) => {}
                     None => break,
@@ -798,19 +816,18 @@ impl Inner {
         self.fail(u, generation, format!("server exited: {reason}"));
     }
 
-    async fn on_notification(&self, u: &Upstream, generation: u64, peer: &Peer, n: Notification) {
+    async fn on_notification(
+        self: &Arc<Self>,
+        u: &Arc<Upstream>,
+        generation: u64,
+        peer: &Peer,
+        n: Notification,
+    ) {
         let kinds: &[ListKind] = match n.method.as_str() {
             method::TOOLS_LIST_CHANGED => &[ListKind::Tools],
             method::RESOURCES_LIST_CHANGED => &[ListKind::Resources, ListKind::ResourceTemplates],
             method::PROMPTS_LIST_CHANGED => &[ListKind::Prompts],
-            method::LOG_MESSAGE => {
-                debug!(server = %u.name, params = n.params.as_ref().map(|p| p.get()), "server log message");
-                return;
-            }
-            other => {
-                debug!(server = %u.name, method = other, "server notification ignored");
-                return;
-            }
+            _ => return self.unrelated_notification(u, &n),
         };
         let capabilities = lock(&u.state).capabilities.clone();
         let mut fetched = Vec::new();
@@ -913,25 +930,31 @@ impl Inner {
     /// whose names or definitions changed.
     fn rebuild(&self) {
         let servers: Vec<Arc<Upstream>> = self.upstreams().iter().cloned().collect();
-        let snapshots: Vec<(usize, Lists)> = servers
+        let snapshots: Vec<(usize, Lists, Prefix)> = servers
             .iter()
             .enumerate()
             .filter_map(|(i, u)| {
                 let st = lock(&u.state);
                 (st.status == Some(Status::Connected))
-                    .then(|| (i, st.lists.visible(&st.entry.hidden)))
+                    .then(|| (i, st.lists.visible(&st.entry.hidden), st.entry.prefix))
             })
             .collect();
-        let registry = Registry::build(snapshots.iter().map(|(i, lists)| Contribution {
+        let registry = Registry::build(snapshots.iter().map(|(i, lists, prefix)| Contribution {
             server: *i,
             id: &servers[*i].id,
             lists,
+            prefix: *prefix,
         }));
         let new = Arc::new(Routing { registry, servers });
         let old = {
             let mut guard = self.routing.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             std::mem::replace(&mut *guard, new.clone())
         };
+        if new.registry.collisions != old.registry.collisions {
+            for (id, name) in &new.registry.collisions {
+                warn!(server = %id, %name, "another server already exposes this name; it keeps the prefix");
+            }
+        }
         let mut changed: Vec<&str> = Vec::new();
         for kind in ListKind::ALL {
             if old.registry.get(kind).items != new.registry.get(kind).items {
@@ -955,18 +978,27 @@ impl Inner {
         }
     }
 
-    async fn handle(&self, req: Request) -> Response {
+    async fn handle(self: &Arc<Self>, ctx: &Context, req: Request) -> Response {
         let id = req.id.clone();
-        match self.dispatch(&req).await {
+        match self.dispatch(ctx, &req).await {
             Ok(result) => Response::ok(id, result),
             Err(e) => Response::err(Some(id), e),
         }
     }
 
-    async fn dispatch(&self, req: &Request) -> Result<Box<RawValue>, ErrorObject> {
+    async fn dispatch(
+        self: &Arc<Self>,
+        ctx: &Context,
+        req: &Request,
+    ) -> Result<Box<RawValue>, ErrorObject> {
         match req.method.as_str() {
             method::INITIALIZE => {
                 let p: InitializeParams = req.parse_params()?;
+                self.sessions.initialized(
+                    ctx.session().clone(),
+                    ctx.handle().clone(),
+                    p.capabilities.clone(),
+                );
                 Ok(raw(&self.initialize_result(&p)))
             }
             method::PING => Ok(raw(&json!({}))),
@@ -985,12 +1017,13 @@ impl Inner {
             }
             method::TOOLS_CALL => {
                 let mut p: CallToolParams = req.parse_params()?;
+                let token = progress_token(&p.extra);
                 let outcome = match self.target(ListKind::Tools, &p.name) {
                     Ok((server, original)) => {
                         p.name = original;
                         // mcp-hub sends `{}` when the client sent none; some servers require it.
                         p.arguments.get_or_insert_with(|| json!({}));
-                        self.forward(&server, method::TOOLS_CALL, &p).await
+                        self.forward(&server, method::TOOLS_CALL, &p, ctx, token.as_ref()).await
                     }
                     Err(e) => Err(e),
                 };
@@ -1006,25 +1039,149 @@ impl Inner {
             }
             method::PROMPTS_GET => {
                 let mut p: GetPromptParams = req.parse_params()?;
+                let token = progress_token(&p.extra);
                 let target = self.target(ListKind::Prompts, &p.name).map_err(|e| e.to_jsonrpc())?;
                 p.name = target.1;
                 p.arguments.get_or_insert_with(|| json!({}));
-                self.forward(&target.0, method::PROMPTS_GET, &p).await.map_err(|e| e.to_jsonrpc())
+                self.forward(&target.0, method::PROMPTS_GET, &p, ctx, token.as_ref())
+                    .await
+                    .map_err(|e| e.to_jsonrpc())
             }
             method::RESOURCES_READ => {
                 let mut p: ReadResourceParams = req.parse_params()?;
-                let routing = self.routing();
-                let target = routing
-                    .registry
-                    .lookup_resource(&p.uri)
-                    .ok_or_else(|| self.missing("resource", &p.uri).to_jsonrpc())?;
-                p.uri = target.original;
-                let server = routing.servers[target.server].clone();
-                drop(routing);
-                self.forward(&server, method::RESOURCES_READ, &p).await.map_err(|e| e.to_jsonrpc())
+                let token = progress_token(&p.extra);
+                let (server, original) = self.resource(&p.uri)?;
+                p.uri = original;
+                self.forward(&server, method::RESOURCES_READ, &p, ctx, token.as_ref())
+                    .await
+                    .map_err(|e| e.to_jsonrpc())
             }
+            method::RESOURCES_SUBSCRIBE | method::RESOURCES_UNSUBSCRIBE => {
+                let mut p: ReadResourceParams = req.parse_params()?;
+                let exposed = p.uri.clone();
+                let (server, original) = self.resource(&p.uri)?;
+                let key = (server.name.clone(), original.clone());
+                let session = ctx.session().id.clone();
+                let subscribe = req.method == method::RESOURCES_SUBSCRIBE;
+                let upstream_too = if subscribe {
+                    self.sessions.subscribe(key.clone(), session.clone(), exposed)
+                } else {
+                    self.sessions.unsubscribe(&key, &session)
+                };
+                if !upstream_too {
+                    return Ok(raw(&json!({})));
+                }
+                p.uri = original;
+                let outcome = self.forward(&server, &req.method, &p, ctx, None).await;
+                if subscribe && outcome.is_err() {
+                    // Not subscribed after all: the next subscriber tries again.
+                    self.sessions.unsubscribe(&key, &session);
+                }
+                outcome.map_err(|e| e.to_jsonrpc())
+            }
+            method::LOGGING_SET_LEVEL => {
+                #[derive(serde::Deserialize)]
+                struct Params {
+                    level: String,
+                }
+                let p: Params = req.parse_params()?;
+                let level = LogLevel::parse(&p.level).ok_or_else(|| {
+                    ErrorObject::new(INVALID_PARAMS, format!("unknown log level {:?}", p.level))
+                })?;
+                let upstream = self.sessions.set_log_level(&ctx.session().id, level);
+                self.propagate_log_level(upstream);
+                Ok(raw(&json!({})))
+            }
+            method::COMPLETION_COMPLETE => self.complete(ctx, req).await,
             other => Err(ErrorObject::new(METHOD_NOT_FOUND, format!("method not found: {other}"))),
         }
+    }
+
+    /// The upstream serving a resource URI, and the URI it knows it by.
+    fn resource(&self, uri: &str) -> Result<(Arc<Upstream>, String), ErrorObject> {
+        let routing = self.routing();
+        let target = routing
+            .registry
+            .lookup_resource(uri)
+            .ok_or_else(|| self.missing("resource", uri).to_jsonrpc())?;
+        Ok((routing.servers[target.server].clone(), target.original))
+    }
+
+    /// `completion/complete`, routed by its reference (a prompt name, a resource template). An
+    /// upstream that offers no completions gets no request: the answer is no suggestions.
+    async fn complete(
+        self: &Arc<Self>,
+        ctx: &Context,
+        req: &Request,
+    ) -> Result<Box<RawValue>, ErrorObject> {
+        let mut p: Extra = req.parse_params()?;
+        let reference = p.get("ref").and_then(Value::as_object).cloned().unwrap_or_default();
+        let (field, kind) = match reference.get("type").and_then(Value::as_str) {
+            Some("ref/prompt") => ("name", ListKind::Prompts),
+            Some("ref/resource") => ("uri", ListKind::ResourceTemplates),
+            other => {
+                return Err(ErrorObject::new(
+                    INVALID_PARAMS,
+                    format!("ref.type must be \"ref/prompt\" or \"ref/resource\", found {other:?}"),
+                ));
+            }
+        };
+        let Some(name) = reference.get(field).and_then(Value::as_str) else {
+            return Err(ErrorObject::new(INVALID_PARAMS, format!("ref.{field} is missing")));
+        };
+        let routing = self.routing();
+        let target: Option<Target> = match kind {
+            ListKind::Prompts => routing.registry.lookup(kind, name).cloned(),
+            _ => routing.registry.lookup_template(name),
+        };
+        let Some(target) = target else {
+            let noun = if kind == ListKind::Prompts { "prompt" } else { "resource" };
+            return Err(self.missing(noun, name).to_jsonrpc());
+        };
+        let server = routing.servers[target.server].clone();
+        drop(routing);
+        if !lock(&server.state).capabilities.contains_key("completions") {
+            return Ok(raw(&json!({"completion": {"values": [], "hasMore": false}})));
+        }
+        let mut reference = reference;
+        reference.insert(field.to_owned(), Value::String(target.original));
+        p.insert("ref".to_owned(), Value::Object(reference));
+        self.forward(&server, method::COMPLETION_COMPLETE, &p, ctx, None)
+            .await
+            .map_err(|e| e.to_jsonrpc())
+    }
+
+    /// A (re)connected upstream gets what clients asked of its predecessor: the log level and
+    /// the resource subscriptions.
+    fn resume_client_state(self: &Arc<Self>, u: &Arc<Upstream>) {
+        if let Some(level) = self.sessions.log_level() {
+            self.set_upstream_log_level(u, level);
+        }
+        let uris = self.sessions.subscribed_on(&u.name);
+        let Some(peer) = lock(&u.state).peer.clone().filter(|_| !uris.is_empty()) else { return };
+        let (name, timeout) = (u.name.clone(), self.settings.list_timeout);
+        tokio::spawn(async move {
+            for uri in uris {
+                let params = serde_json::value::to_raw_value(&json!({"uri": uri})).ok();
+                if let Err(error) = peer.request(method::RESOURCES_SUBSCRIBE, params, timeout).await
+                {
+                    warn!(server = %name, %uri, %error, "could not subscribe again after a reconnect");
+                }
+            }
+        });
+    }
+
+    /// Ends the hub's subscription to a resource nobody watches any more.
+    fn unsubscribe_upstream(self: &Arc<Self>, server: &str, uri: String) {
+        let Some(u) = self.find(server) else { return };
+        let Some(peer) = lock(&u.state).peer.clone() else { return };
+        let timeout = self.settings.list_timeout;
+        tokio::spawn(async move {
+            let params = serde_json::value::to_raw_value(&json!({"uri": uri})).ok();
+            if let Err(error) = peer.request(method::RESOURCES_UNSUBSCRIBE, params, timeout).await {
+                debug!(server = %u.name, %error, "could not unsubscribe");
+            }
+        });
     }
 
     fn target(&self, kind: ListKind, name: &str) -> Result<(Arc<Upstream>, String), RouteError> {
@@ -1058,11 +1215,15 @@ impl Inner {
         down.unwrap_or_else(|| RouteError::Unknown { kind: noun, name: name.to_owned() })
     }
 
+    /// Sends a call to its upstream and relays what the upstream sends about it meanwhile
+    /// (progress under the client's `token`, log messages, requests to the client) to `ctx`.
     async fn forward<P: serde::Serialize>(
-        &self,
-        u: &Upstream,
+        self: &Arc<Self>,
+        u: &Arc<Upstream>,
         m: &str,
         params: &P,
+        ctx: &Context,
+        token: Option<&Id>,
     ) -> Result<Box<RawValue>, RouteError> {
         let (peer, mut call) = {
             let mut st = lock(&u.state);
@@ -1081,7 +1242,29 @@ impl Inner {
         };
         let params =
             serde_json::value::to_raw_value(params).expect("typed params always serialize");
-        let result = peer.request(m, Some(params), self.settings.request_timeout).await;
+        let (related, mut messages) = tokio::sync::mpsc::unbounded_channel();
+        let options = CallOptions {
+            timeout: self.settings.request_timeout,
+            max_total: Some(self.settings.request_max_total),
+            related: Some(related),
+            // Always: progress keeps a long call alive even when the client asked for none.
+            progress: true,
+        };
+        let result = {
+            let request = peer.call(m, Some(params), options);
+            tokio::pin!(request);
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(message) = messages.recv() => self.relate((u, call.generation, &peer), ctx, token, message),
+                    result = &mut request => break result,
+                }
+            }
+        };
+        // What arrived with the response still goes first.
+        while let Ok(message) = messages.try_recv() {
+            self.relate((u, call.generation, &peer), ctx, token, message);
+        }
         match &result {
             // An error answer is an answer: only failures to get one count against the server.
             Ok(_) | Err(hub_transport::Error::Rpc(_)) => call.settle(None),
@@ -1096,18 +1279,49 @@ impl Inner {
 
     fn initialize_result(&self, p: &InitializeParams) -> Value {
         let version = ProtocolVersion::negotiate(&p.protocol_version);
-        json!({
+        let mut result = json!({
             "protocolVersion": version.as_str(),
             "capabilities": {
                 "tools": {"listChanged": true},
-                "resources": {"listChanged": true},
+                "resources": {"listChanged": true, "subscribe": true},
                 "prompts": {"listChanged": true},
+                "logging": {},
+                "completions": {},
             },
             "serverInfo": {
                 "name": self.settings.implementation_name,
                 "version": self.settings.implementation_version,
             },
-        })
+        });
+        if let Some(instructions) = self.instructions() {
+            result["instructions"] = Value::String(instructions);
+        }
+        result
+    }
+
+    /// The connected upstreams' `instructions`: one server's as they are, several under a
+    /// heading with each server's name.
+    fn instructions(&self) -> Option<String> {
+        let given: Vec<(String, String)> = self
+            .upstreams()
+            .iter()
+            .filter_map(|u| {
+                let st = lock(&u.state);
+                let connected = matches!(st.status, Some(Status::Connected | Status::Degraded));
+                let text = st.instructions.clone().filter(|t| !t.trim().is_empty());
+                connected.then_some(text).flatten().map(|t| (u.name.clone(), t))
+            })
+            .collect();
+        match given.as_slice() {
+            [] => None,
+            [(_, only)] => Some(only.clone()),
+            many => Some(
+                many.iter()
+                    .map(|(name, text)| format!("## {name}\n\n{}", text.trim()))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
+        }
     }
 
     fn status(&self) -> HubStatus {

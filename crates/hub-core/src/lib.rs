@@ -22,6 +22,7 @@ mod error;
 mod hub;
 mod registry;
 mod serve;
+mod sessions;
 mod settings;
 mod supervise;
 mod upstream;
@@ -52,6 +53,7 @@ pub mod bench {
                 server,
                 id,
                 lists: &l.0,
+                prefix: hub_config::Prefix::Always,
             })))
         }
 

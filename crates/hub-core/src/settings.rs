@@ -12,8 +12,11 @@ pub struct Settings {
     /// How long an upstream may take to start and answer `initialize` plus the four lists
     /// (mcp-hub: 5 minutes, to allow a first `npx`/`uvx` install).
     pub connect_timeout: Duration,
-    /// Per-request timeout for calls routed to an upstream (mcp-hub: 5 minutes).
+    /// Per-request timeout for calls routed to an upstream (mcp-hub: 5 minutes), started over
+    /// by each progress notification of the call.
     pub request_timeout: Duration,
+    /// The longest a routed call may take however much progress it reports (1 hour).
+    pub request_max_total: Duration,
     /// Timeout for each list request while syncing an upstream's capabilities.
     pub list_timeout: Duration,
     /// Name and version the hub gives as `clientInfo` upstream and `serverInfo` downstream.
@@ -118,6 +121,7 @@ impl Default for Settings {
         Settings {
             connect_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(300),
+            request_max_total: Duration::from_secs(3600),
             list_timeout: Duration::from_secs(60),
             implementation_name: "mcp-hub".to_owned(),
             implementation_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -257,8 +257,9 @@ fn raw(v: &serde_json::Value) -> Box<RawValue> {
 async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult, Lists), Failure> {
     let params = json!({
         "protocolVersion": ProtocolVersion::LATEST.as_str(),
-        // The hub relays no server-to-client requests yet, so it offers no client capabilities.
-        "capabilities": {},
+        // What the hub can relay to the client whose call causes the request (see hub/relay.rs).
+        // Not `roots`: a connection shared by several clients has no one set of roots.
+        "capabilities": {"sampling": {}, "elicitation": {}},
         "clientInfo": {"name": settings.implementation_name, "version": settings.implementation_version},
     });
     let result = peer

@@ -43,6 +43,24 @@ pub mod method {
     pub const PROMPTS_LIST_CHANGED: &str = "notifications/prompts/list_changed";
     /// A log message from a server.
     pub const LOG_MESSAGE: &str = "notifications/message";
+    /// The client asks for log messages at a level and above.
+    pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
+    /// Argument completion for a prompt or a resource template.
+    pub const COMPLETION_COMPLETE: &str = "completion/complete";
+    /// Subscribe to a resource's updates.
+    pub const RESOURCES_SUBSCRIBE: &str = "resources/subscribe";
+    /// Unsubscribe from a resource's updates.
+    pub const RESOURCES_UNSUBSCRIBE: &str = "resources/unsubscribe";
+    /// A subscribed resource changed.
+    pub const RESOURCES_UPDATED: &str = "notifications/resources/updated";
+    /// The client's roots changed.
+    pub const ROOTS_LIST_CHANGED: &str = "notifications/roots/list_changed";
+}
+
+/// The `_meta.progressToken` of a request's params, if it has one.
+pub fn progress_token(extra: &Extra) -> Option<Id> {
+    let token = extra.get("_meta")?.get("progressToken")?;
+    serde_json::from_value(token.clone()).ok()
 }
 
 /// `clientInfo` / `serverInfo`.

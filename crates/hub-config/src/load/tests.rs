@@ -371,3 +371,24 @@ fn error_report_for_a_file_with_many_mistakes() {
     let good = c.servers.iter().find(|s| s.name == "good").unwrap();
     assert!(matches!(good.kind, ServerKind::Stdio { .. }));
 }
+
+#[test]
+fn prefix_mode_defaults_to_always_and_accepts_never() {
+    let c = one(
+        r#"{"mcpServers": {"a": {"command": "x"}, "b": {"url": "http://h/mcp", "prefix": "never"},
+            "c": {"command": "x", "prefix": "always"}}}"#,
+    );
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let modes: Vec<_> = c.servers.iter().map(|s| s.prefix).collect();
+    assert_eq!(modes, [crate::Prefix::Always, crate::Prefix::Never, crate::Prefix::Always]);
+    check_errors(
+        r#"{"command": "x", "prefix": "sometimes"}"#,
+        &["mcpServers.bad.prefix"],
+        "unknown prefix mode",
+    );
+    check_errors(
+        r#"{"command": "x", "prefix": false}"#,
+        &["mcpServers.bad.prefix"],
+        "must be a string",
+    );
+}

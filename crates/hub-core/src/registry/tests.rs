@@ -35,8 +35,8 @@ fn build_namespaces_and_indexes_every_kind() {
     };
     let b = Lists { tools: items(json!([{"name": "echo"}, {"no_name": 1}])), ..Lists::default() };
     let reg = Registry::build([
-        Contribution { server: 0, id: "srv_a", lists: &a },
-        Contribution { server: 3, id: "b", lists: &b },
+        Contribution { server: 0, id: "srv_a", lists: &a, prefix: Prefix::Always },
+        Contribution { server: 3, id: "b", lists: &b, prefix: Prefix::Always },
     ]);
     let names: Vec<_> = reg.tools.items.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["srv_a__echo", "b__echo"]);
@@ -54,7 +54,8 @@ fn build_namespaces_and_indexes_every_kind() {
 #[test]
 fn resource_lookup_falls_back_to_id_prefix_for_template_uris() {
     let a = Lists { resources: items(json!([{"uri": "demo://x__y"}])), ..Lists::default() };
-    let reg = Registry::build([Contribution { server: 1, id: "s", lists: &a }]);
+    let reg =
+        Registry::build([Contribution { server: 1, id: "s", lists: &a, prefix: Prefix::Always }]);
     assert_eq!(
         reg.lookup_resource("s__demo://x__y"),
         Some(Target { server: 1, original: "demo://x__y".into() })
@@ -87,4 +88,99 @@ fn hidden_capabilities_are_left_out() {
     assert!(v.resource_templates.is_empty());
     assert_eq!(v.prompts.len(), 1);
     assert_eq!(lists.visible(&hub_config::Hidden::default()), lists);
+}
+
+#[test]
+fn servers_without_prefix_keep_their_names_and_the_first_keeps_a_shared_one() {
+    let conf = Lists {
+        tools: items(json!([{"name": "echo"}, {"name": "only_conf"}])),
+        resources: items(json!([{"uri": "test://static-text"}])),
+        resource_templates: items(json!([{"uriTemplate": "test://template/{id}/data"}])),
+        prompts: items(json!([{"name": "greet"}])),
+    };
+    let other = Lists {
+        tools: items(json!([{"name": "echo"}, {"name": "mine"}])),
+        resource_templates: items(json!([{"uriTemplate": "other://{+path}"}])),
+        ..Lists::default()
+    };
+    let prefixed = Lists { tools: items(json!([{"name": "echo"}])), ..Lists::default() };
+    let reg = Registry::build([
+        Contribution { server: 0, id: "conf", lists: &conf, prefix: Prefix::Never },
+        Contribution { server: 1, id: "other", lists: &other, prefix: Prefix::Never },
+        Contribution { server: 2, id: "p", lists: &prefixed, prefix: Prefix::Always },
+    ]);
+    let names: Vec<_> = reg.tools.items.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["echo", "only_conf", "other__echo", "mine", "p__echo"]);
+    assert_eq!(reg.collisions, [("other".to_owned(), "echo".to_owned())]);
+    let route = |name| reg.lookup(ListKind::Tools, name).map(|t| (t.server, t.original.as_str()));
+    assert_eq!(route("echo"), Some((0, "echo")));
+    assert_eq!(route("other__echo"), Some((1, "echo")));
+    assert_eq!(route("mine"), Some((1, "mine")));
+    assert_eq!(reg.resources.items[0]["uri"], "test://static-text", "URIs untouched too");
+
+    // URIs: listed, expanded from a template (matched per server), else the first bare server.
+    let server = |uri| reg.lookup_resource(uri).map(|t| (t.server, t.original));
+    assert_eq!(server("test://static-text"), Some((0, "test://static-text".into())));
+    assert_eq!(server("test://template/123/data"), Some((0, "test://template/123/data".into())));
+    assert_eq!(server("other://a/b/c"), Some((1, "other://a/b/c".into())));
+    assert_eq!(server("unknown://x"), Some((0, "unknown://x".into())));
+    assert_eq!(server("p__file:///x"), Some((2, "file:///x".into())), "prefixed form still works");
+    assert_eq!(
+        reg.lookup_template("test://template/{id}/data").map(|t| t.server),
+        Some(0),
+        "completion refs name templates as listed"
+    );
+}
+
+#[test]
+fn without_any_bare_server_an_unknown_uri_is_unknown() {
+    let a = Lists { resources: items(json!([{"uri": "file:///a"}])), ..Lists::default() };
+    let reg =
+        Registry::build([Contribution { server: 0, id: "a", lists: &a, prefix: Prefix::Always }]);
+    assert_eq!(reg.lookup_resource("file:///a"), None, "only the prefixed URI is listed");
+    assert_eq!(reg.lookup_resource("unknown://x"), None);
+}
+
+#[test]
+fn uri_templates_match_literals_in_order_and_simple_expressions_within_a_segment() {
+    for (template, uri, expected) in [
+        ("test://template/{id}/data", "test://template/123/data", true),
+        ("test://template/{id}/data", "test://template/1/2/data", false),
+        ("test://template/{id}/data", "test://template//data", false),
+        ("test://template/{id}/data", "test://template/123/data/x", false),
+        ("file:///{+path}", "file:///a/b/c.txt", true),
+        ("a{x}b{y}", "a1b2", true),
+        ("a{x}b{y}", "ab2", false),
+        ("plain://x", "plain://x", true),
+        ("plain://x", "plain://y", false),
+    ] {
+        assert_eq!(template_matches(template, uri), expected, "{template} vs {uri}");
+    }
+    assert!(!template_matches("x://{+p}", &format!("x://{}", "a".repeat(MAX_URI_MATCH))));
+}
+
+#[test]
+fn tool_names_are_kept_within_mcps_rules() {
+    let none = |_: &str| false;
+    assert_eq!(valid_tool_name("srv__get-file.v2", none), "srv__get-file.v2");
+    assert_eq!(valid_tool_name("srv__get file/now", none), "srv__get_file_now");
+    let long = format!("srv__{}", "x".repeat(200));
+    let valid = valid_tool_name(&long, none);
+    assert_eq!(valid.len(), MAX_TOOL_NAME);
+    assert!(valid.ends_with("_1"));
+    let taken = |n: &str| n.ends_with("_1");
+    assert!(valid_tool_name(&long, taken).ends_with("_2"), "a taken name gets the next number");
+    // Through the registry: a long upstream name is listed valid and routes back to it.
+    let l = Lists {
+        tools: items(json!([{"name": "x".repeat(200)}, {"name": "a b"}])),
+        ..Lists::default()
+    };
+    let reg =
+        Registry::build([Contribution { server: 0, id: "s", lists: &l, prefix: Prefix::Always }]);
+    let names: Vec<String> =
+        reg.tools.items.iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
+    assert!(names.iter().all(|n| n.len() <= MAX_TOOL_NAME));
+    assert_eq!(names[1], "s__a_b");
+    assert_eq!(reg.lookup(ListKind::Tools, &names[0]).unwrap().original, "x".repeat(200));
+    assert_eq!(reg.lookup(ListKind::Tools, "s__a_b").unwrap().original, "a b");
 }

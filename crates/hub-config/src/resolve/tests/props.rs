@@ -20,6 +20,7 @@ fn resolve_arg(text: &str) -> Result<String, Vec<ConfigError>> {
         description: String::new(),
         config_source: "c.json".into(),
         hidden: crate::Hidden::default(),
+        prefix: crate::Prefix::default(),
         raw: serde_json::Map::new(),
     };
     Resolver::new(&hub)

@@ -1,0 +1,212 @@
+//! What upstreams send on their own initiative, relayed to the right client: progress, log
+//! messages and server-to-client requests (`sampling/createMessage`, `elicitation/create`,
+//! `roots/list`) go to the session whose call caused them; resource updates to the sessions
+//! subscribed; log messages no call claims to the sessions that asked for logs.
+//!
+//! A routed call asks its upstream for progress with a token of the transport's own (so tokens
+//! never collide on a shared connection; the progress also keeps the call alive) and gets the
+//! messages related to it on a channel (`CallOptions::related`): this module maps them back to
+//! the client's token and session.
+
+use std::sync::Arc;
+
+use hub_http::{ClientError, Context};
+use hub_protocol::{
+    ErrorObject, Id, Message, Notification, Request, Response,
+    jsonrpc::{INTERNAL_ERROR, METHOD_NOT_FOUND},
+    mcp::{ProgressParams, method},
+};
+use hub_transport::Peer;
+use serde_json::{Value, json};
+use tracing::{debug, warn};
+
+use super::{Inner, Upstream, lock};
+use crate::sessions::{ClientCapability, LogLevel};
+
+/// The level of a `notifications/message`, if it names a known one.
+fn level_of(n: &Notification) -> Option<LogLevel> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        level: String,
+    }
+    n.parse_params::<Params>().ok().and_then(|p| LogLevel::parse(&p.level))
+}
+
+impl Inner {
+    /// A message an upstream sent about a call of `ctx`'s session (`token`: the client's
+    /// progress token, if it asked for progress).
+    pub(super) fn relate(
+        self: &Arc<Self>,
+        (u, generation, peer): (&Arc<Upstream>, u64, &Peer),
+        ctx: &Context,
+        token: Option<&Id>,
+        message: Message,
+    ) {
+        match message {
+            Message::Notification(n) if n.method == method::PROGRESS => {
+                // The client asked for none: the hub asked only to keep the call alive.
+                let Some(token) = token else { return };
+                match n.parse_params::<ProgressParams>() {
+                    Ok(mut p) => {
+                        p.progress_token = token.clone();
+                        ctx.notify(Notification::new(method::PROGRESS, Some(&json!(p))));
+                    }
+                    Err(e) => debug!(server = %u.name, error = %e.message, "malformed progress"),
+                }
+            }
+            Message::Notification(n) if n.method == method::LOG_MESSAGE => {
+                let client = self.sessions.get(&ctx.session().id);
+                if client.is_none_or(|c| c.wants_log(level_of(&n))) {
+                    ctx.notify(n);
+                }
+            }
+            Message::Notification(n) => {
+                // Not about the call (a list changed, a resource was updated): as if it came
+                // on its own.
+                let (inner, u, peer) = (self.clone(), u.clone(), peer.clone());
+                tokio::spawn(async move { inner.on_notification(&u, generation, &peer, n).await });
+            }
+            Message::Request(r) => {
+                let inner = self.clone();
+                let (peer, ctx, name) = (peer.clone(), ctx.clone(), u.name.clone());
+                tokio::spawn(async move { inner.relay_request(&name, &peer, Some(ctx), r).await });
+            }
+            Message::Response(_) => {}
+        }
+    }
+
+    /// A notification no call claims.
+    pub(super) fn unrelated_notification(&self, u: &Upstream, n: &Notification) {
+        match n.method.as_str() {
+            method::LOG_MESSAGE => {
+                let listeners = self.sessions.log_listeners(level_of(n));
+                debug!(server = %u.name, listeners = listeners.len(), "server log message");
+                for handle in listeners {
+                    handle.notify(n.clone());
+                }
+            }
+            method::RESOURCES_UPDATED => self.resource_updated(u, n),
+            method::PROGRESS => debug!(server = %u.name, "progress for no call in flight"),
+            other => debug!(server = %u.name, method = other, "server notification ignored"),
+        }
+    }
+
+    /// `notifications/resources/updated`: to each subscriber, with the URI it subscribed with.
+    fn resource_updated(&self, u: &Upstream, n: &Notification) {
+        #[derive(serde::Deserialize)]
+        struct Params {
+            uri: String,
+            #[serde(flatten)]
+            extra: serde_json::Map<String, Value>,
+        }
+        let Ok(p) = n.parse_params::<Params>() else {
+            debug!(server = %u.name, "malformed resources/updated");
+            return;
+        };
+        let subscribers = self.sessions.subscribers(&(u.name.clone(), p.uri.clone()));
+        for (handle, exposed) in subscribers {
+            let mut params = p.extra.clone();
+            params.insert("uri".to_owned(), Value::String(exposed));
+            handle
+                .notify(Notification::new(method::RESOURCES_UPDATED, Some(&Value::Object(params))));
+        }
+    }
+
+    /// A server's request to the client: to `ctx`'s session when a call claims it, else to the
+    /// only session whose client can answer it; the answer (or why there is none) goes back.
+    pub(super) async fn relay_request(
+        &self,
+        server: &str,
+        peer: &Peer,
+        ctx: Option<Context>,
+        request: Request,
+    ) {
+        let id = request.id.clone();
+        let outcome = self.ask_client(server, ctx, request).await;
+        let response = match outcome {
+            Ok(result) => Response::ok(id, result),
+            Err(error) => Response::err(Some(id), error),
+        };
+        if let Err(error) = peer.respond(response).await {
+            debug!(server, %error, "could not answer the server's request");
+        }
+    }
+
+    async fn ask_client(
+        &self,
+        server: &str,
+        ctx: Option<Context>,
+        request: Request,
+    ) -> Result<Box<hub_protocol::RawValue>, ErrorObject> {
+        let Some(capability) = ClientCapability::for_method(&request.method) else {
+            return Err(ErrorObject::new(
+                METHOD_NOT_FOUND,
+                format!("method not found: {}", request.method),
+            ));
+        };
+        let key = capability.key();
+        let ctx = match ctx {
+            Some(ctx) => {
+                let client = self.sessions.get(&ctx.session().id);
+                if !client.is_some_and(|c| c.supports(capability)) {
+                    return Err(ErrorObject::new(
+                        METHOD_NOT_FOUND,
+                        format!("the client of this call does not support {key}"),
+                    ));
+                }
+                ctx
+            }
+            None => match self.sessions.only_supporting(capability) {
+                Ok(client) => Context::new(client.info, client.handle, None),
+                Err(0) => {
+                    return Err(ErrorObject::new(
+                        METHOD_NOT_FOUND,
+                        format!("no client connected to the hub supports {key}"),
+                    ));
+                }
+                Err(n) => {
+                    return Err(ErrorObject::new(
+                        INTERNAL_ERROR,
+                        format!(
+                            "{n} clients of the hub support {key} and no call in flight tells \
+                             which one this request is for; send it while handling a call"
+                        ),
+                    ));
+                }
+            },
+        };
+        debug!(server, method = %request.method, session = %ctx.session().id, "relaying a server request");
+        let timeout = self.settings.request_max_total;
+        match ctx.request(&request.method, request.params, timeout).await {
+            Ok(result) => Ok(result),
+            Err(ClientError::Rpc(error)) => Err(error),
+            Err(error) => Err(ErrorObject::new(INTERNAL_ERROR, format!("{error}"))),
+        }
+    }
+
+    /// `logging/setLevel` to every connected upstream that offers logging (the most verbose
+    /// level any session asked for: each session's own level is applied by the hub).
+    pub(super) fn propagate_log_level(self: &Arc<Self>, level: LogLevel) {
+        for u in self.upstreams().iter() {
+            self.set_upstream_log_level(u, level);
+        }
+    }
+
+    pub(super) fn set_upstream_log_level(self: &Arc<Self>, u: &Upstream, level: LogLevel) {
+        let peer = {
+            let st = lock(&u.state);
+            if !st.capabilities.contains_key("logging") {
+                return;
+            }
+            st.peer.clone()
+        };
+        let Some(peer) = peer else { return };
+        let (name, timeout) = (u.name.clone(), self.settings.list_timeout);
+        let params = serde_json::value::to_raw_value(&json!({"level": level.as_str()})).ok();
+        tokio::spawn(async move {
+            if let Err(error) = peer.request(method::LOGGING_SET_LEVEL, params, timeout).await {
+                warn!(server = %name, %error, "could not set the server's log level");
+            }
+        });
+    }
+}
