@@ -9,6 +9,7 @@
 
 mod check;
 mod e2e;
+mod fixture;
 mod python_sdk;
 mod reload;
 mod remote;

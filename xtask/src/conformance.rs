@@ -1,20 +1,39 @@
-//! `cargo xtask conformance`: the official MCP conformance suite's client scenarios against
-//! `mcp-conformance-client`, the hub's own MCP client (hub-transport's streamable HTTP) wrapped
-//! in the binary the suite drives (`tests/src/conformance/`).
+//! `cargo xtask conformance [--only client|server]`: the official MCP conformance suite
+//! ([`SUITE`]), both halves.
+//!
+//! - **Client scenarios** against `mcp-conformance-client`, the hub's own MCP client
+//!   (hub-transport's streamable HTTP) wrapped in the binary the suite drives
+//!   (`tests/src/conformance/`): each of [`SCENARIOS`] with `node …/dist/index.js client
+//!   --command <client> --scenario <s> --timeout 30000 -o target/conformance/results`; the
+//!   suite counts a WARNING as a failure too; the per-check JSON and the client's stderr are under
+//!   `target/conformance/results/<scenario>-<time>/`.
+//! - **Server scenarios** (`server --suite all`, 32 scenarios) against `mcp-conformance-fixture`
+//!   (`tests/src/fixture/`, the server the scenarios' fixed names expect), in three runs
+//!   ([`server::RUNS`]): `fixture-direct`, the fixture alone over streamable HTTP (the
+//!   calibration: a failure here is the fixture's or the facade's, not the routing's);
+//!   `hub-stdio`, the hub (`mcp-hub-it`, the real `mcp-hub` CLI) fronting the fixture as a stdio
+//!   upstream; `hub-http`, the hub fronting the fixture as a streamable-HTTP upstream on its own
+//!   port. Both hub runs use `"prefix": "never"`, so the suite sees the fixture's own names. The
+//!   configs are generated at run time (`target/conformance/<run>.json`, absolute paths), each
+//!   process's output goes to `target/conformance/logs/<run>-<process>.log`, the suite's to
+//!   `target/conformance/results-<run>/suite.log` next to its per-check JSON. Each run passes
+//!   `--expected-failures xtask/conformance/<run>.yml` (`server:` then `  - <scenario>  #
+//!   reason`); the suite exits 0 iff exactly the listed scenarios fail (a listed scenario that
+//!   passes is a stale entry and fails the run too). The goal is empty lists. Ports are free ones
+//!   picked at run time; every server is waited for (`/api/health`; the hub must say `ready`
+//!   with its upstream `connected`), bounded in time, and stopped (SIGTERM, then SIGKILL) on
+//!   every path.
 //!
 //! Installs, pinned and only when missing (a marker file holds the pinned versions, as for the
 //! peers): Node 22 from the npm registry ([`NODE`], into `target/conformance/node22`; the suite
 //! needs Node 22 and CI's Debian Node is older) and the suite ([`SUITE`], into
-//! `target/conformance/suite`). Then builds the client and runs each of [`SCENARIOS`] with
-//! `node …/dist/index.js client --command <client> --scenario <s> --timeout 30000
-//! -o target/conformance/results`, prints each one's verdict, and fails if any scenario fails.
-//! The suite counts a WARNING as a failure too; the per-check JSON and the client's stderr are
-//! under `target/conformance/results/<scenario>-<time>/`.
+//! `target/conformance/suite`). Prints a summary per half and fails if any client scenario fails
+//! or any server run does not match its expected failures.
 //!
-//! Expected failures: the suite's `auth/*` client scenarios need an OAuth client (protected
-//! resource and authorization server discovery, client registration, PKCE, tokens), which
-//! hub-transport does not have yet; it reports a 401 or 403 as `Error::Unauthorized`. Until OAuth
-//! lands they are not run, and would fail:
+//! Client scenarios not run: the suite's `auth/*` client scenarios need an OAuth client
+//! (protected resource and authorization server discovery, client registration, PKCE, tokens),
+//! which hub-transport does not have yet; it reports a 401 or 403 as `Error::Unauthorized`. Until
+//! OAuth lands they are not run, and would fail:
 //!
 //! - core (2025-11-25 and 2025-06-18): `auth/metadata-default`, `auth/metadata-var1`,
 //!   `auth/metadata-var2`, `auth/metadata-var3`, `auth/basic-cimd`,
@@ -30,8 +49,9 @@
 //!   `auth/cross-app-access-complete-flow`.
 //!
 //! When OAuth lands, run them here with a committed `--expected-failures` baseline for whatever
-//! still fails. The suite's server scenarios need a fixture server behind the hub and are not run
-//! here.
+//! still fails.
+
+mod server;
 
 use std::{
     path::{Path, PathBuf},
@@ -55,16 +75,63 @@ const TIMEOUT_MS: &str = "30000";
 /// Where the suite writes its per-check results, relative to the workspace root.
 const RESULTS: &str = "target/conformance/results";
 
-/// `cargo xtask conformance` and the `conformance` gate.
+/// Which halves of the suite to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Halves {
+    Both,
+    Client,
+    Server,
+}
+
+/// `cargo xtask conformance [--only client|server]`.
+pub(crate) fn command(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let halves = match args {
+        [] => Halves::Both,
+        [flag, half] if flag == "--only" && half == "client" => Halves::Client,
+        [flag, half] if flag == "--only" && half == "server" => Halves::Server,
+        _ => bail!(
+            "unexpected arguments {args:?}; usage: cargo xtask conformance [--only client|server]"
+        ),
+    };
+    halves_run(root, halves)
+}
+
+/// The `conformance` gate: both halves.
 pub(crate) fn conformance(root: &Path) -> anyhow::Result<()> {
+    halves_run(root, Halves::Both)
+}
+
+fn halves_run(root: &Path, halves: Halves) -> anyhow::Result<()> {
     let suite = ensure(root)?;
-    run(Command::new(cargo()).args([
-        "build",
-        "-p",
-        "hub-integration",
-        "--bin",
-        "mcp-conformance-client",
-    ]))?;
+    let mut bins: Vec<&str> = Vec::new();
+    if halves != Halves::Server {
+        bins.push("mcp-conformance-client");
+    }
+    if halves != Halves::Client {
+        bins.extend(server::BINARIES);
+    }
+    let mut build = Command::new(cargo());
+    build.args(["build", "-p", "hub-integration"]);
+    for bin in bins {
+        build.args(["--bin", bin]);
+    }
+    run(&mut build)?;
+    let mut problems = Vec::new();
+    if halves != Halves::Server
+        && let Err(e) = client_half(root, &suite)
+    {
+        problems.push(format!("{e:#}"));
+    }
+    if halves != Halves::Client
+        && let Err(e) = server_half(root, &suite)
+    {
+        problems.push(format!("{e:#}"));
+    }
+    if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("\n")) }
+}
+
+/// Each client scenario against `mcp-conformance-client`.
+fn client_half(root: &Path, suite: &Suite) -> anyhow::Result<()> {
     let client = root.join("target/debug/mcp-conformance-client");
     let client = client.to_str().context("the workspace path is not UTF-8")?;
     // The suite splits `--command` on spaces.
@@ -73,7 +140,7 @@ pub(crate) fn conformance(root: &Path) -> anyhow::Result<()> {
     }
     let mut verdicts = Vec::new();
     for scenario in SCENARIOS {
-        verdicts.push((scenario, scenario_run(root, &suite, client, scenario)?));
+        verdicts.push((scenario, scenario_run(root, suite, client, scenario)?));
     }
     println!("\nconformance ({SUITE}, client scenarios):");
     for (scenario, verdict) in &verdicts {
@@ -90,6 +157,43 @@ pub(crate) fn conformance(root: &Path) -> anyhow::Result<()> {
             "{} of {} conformance client scenarios failed: {} (results under {RESULTS})",
             failed.len(),
             SCENARIOS.len(),
+            failed.join(", ")
+        )
+    }
+}
+
+/// Each server run, then a summary; fails if any run does not match its expected failures.
+fn server_half(root: &Path, suite: &Suite) -> anyhow::Result<()> {
+    let mut verdicts = Vec::new();
+    for run in &server::RUNS {
+        let verdict = server::server_run(root, suite, run).unwrap_or_else(|e| server::Verdict {
+            passed: false,
+            total: format!("not run: {e:#}"),
+            expected: Vec::new(),
+        });
+        verdicts.push((run, verdict));
+    }
+    println!("\nconformance ({SUITE}, server scenarios, --suite all):");
+    for (run, verdict) in &verdicts {
+        let mark = if verdict.passed { "PASS" } else { "FAIL" };
+        let expected = if verdict.expected.is_empty() {
+            "no expected failures".to_owned()
+        } else {
+            format!("expected failures: {}", verdict.expected.join(", "))
+        };
+        println!("  {mark}  {:<15} {}  ({expected})", run.name, verdict.total);
+    }
+    let failed: Vec<&str> =
+        verdicts.iter().filter(|(_, v)| !v.passed).map(|(run, _)| run.name).collect();
+    if failed.is_empty() {
+        println!("all {} server runs match their expected failures", server::RUNS.len());
+        Ok(())
+    } else {
+        bail!(
+            "{} of {} conformance server runs failed: {} (results under \
+             target/conformance/results-<run>, expected failures in xtask/conformance/<run>.yml)",
+            failed.len(),
+            server::RUNS.len(),
             failed.join(", ")
         )
     }

@@ -67,7 +67,8 @@ const GATES: &[Gate] = &[
     },
     Gate {
         name: "conformance",
-        what: "the MCP conformance suite's client scenarios against the hub's MCP client",
+        what: "the MCP conformance suite: client scenarios against the hub's MCP client, server \
+               scenarios against the fixture alone and behind the hub (stdio and HTTP upstream)",
         fast: false,
         run: crate::conformance::conformance,
     },

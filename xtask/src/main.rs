@@ -5,8 +5,9 @@
 //!   tests use (if missing), then runs every test of the workspace, doctests included.
 //! - `gates [--fast] [--only NAME]… [--skip NAME]…`: the quality gates (see `gates.rs`).
 //! - `peers`: only installs the peers (into `target/peers`).
-//! - `conformance`: the official MCP conformance suite's client scenarios against the hub's
-//!   MCP client (see `conformance.rs`).
+//! - `conformance [--only client|server]`: the official MCP conformance suite: its client
+//!   scenarios against the hub's MCP client, its server scenarios against the conformance
+//!   fixture alone and behind the hub (see `conformance.rs`).
 //! - `latency [CALLS]`: one `tools/call` through the hub versus directly.
 //! - `load [ARGS]`: the load generator (see `load.rs`).
 //! - `chaos [--secs N] [ARGS]`: upstreams killed at random under load; fails on a hung or
@@ -47,7 +48,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: cargo xtask <test [--no-peers] [-- FILTER] | gates [--fast] [--only NAME]… [--skip NAME]… \
-                     | peers | conformance | latency [CALLS] | load [ARGS] | chaos [--secs N] [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
+                     | peers | conformance [--only client|server] | latency [CALLS] | load [ARGS] | chaos [--secs N] [ARGS] | fuzz [--secs N] | mutants | hook | schema [--check]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
         Some("test") => test(&root, rest),
         Some("gates") => gates::gates(&root, rest),
         Some("peers") => peers::ensure(&root).map(|_| ()),
-        Some("conformance") => conformance::conformance(&root),
+        Some("conformance") => conformance::command(&root, rest),
         Some("latency") => {
             latency::latency(&root, rest.first().and_then(|n| n.parse().ok()).unwrap_or(5000))
         }
