@@ -13,5 +13,6 @@ mod fixture;
 mod python_sdk;
 mod reload;
 mod remote;
+mod sharing;
 mod supervision;
 mod support;

@@ -7,7 +7,7 @@ use crate::{Config, Server};
 /// other key (`name`, `description`, the `disabled_*` lists, editor keys like `autoApprove`) is
 /// applied in place. mcp-hub restarts on `name` and `config_source` too; nothing about the
 /// connection depends on them.
-const RESTART_KEYS: [&str; 10] = [
+const RESTART_KEYS: [&str; 12] = [
     "command",
     "args",
     "env",
@@ -18,6 +18,8 @@ const RESTART_KEYS: [&str; 10] = [
     "type",
     "dev",
     "connectionPool",
+    "sharing",
+    "maxInstances",
 ];
 
 /// The difference between two configs, by server name, each list in the new config's order

@@ -29,8 +29,8 @@ pub use self::{
     env::{EnvMap, EnvSource, MCP_HUB_ENV},
     error::{ConfigError, FileError},
     load::{
-        Config, DEV_DEFAULT_WATCH, Dev, Hidden, Prefix, SERVER_KEYS, Server, ServerKind, Source,
-        Transport, load,
+        Config, DEFAULT_MAX_INSTANCES, DEV_DEFAULT_WATCH, Dev, Hidden, Prefix, SERVER_KEYS, Server,
+        ServerKind, Sharing, Source, Transport, load,
     },
     pool::ConnectionPool,
     resolve::{

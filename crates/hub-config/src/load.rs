@@ -65,6 +65,25 @@ pub struct Server {
     pub raw: Map<String, Value>,
 }
 
+/// Which clients a stdio server's child process serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sharing {
+    /// One child for every client (mcp-hub's way).
+    #[default]
+    Shared,
+    /// Besides the shared child (which lists the server's capabilities), each client session
+    /// gets a child of its own on its first call, stopped when the session ends: for servers
+    /// that keep per-client state, or need the client's roots.
+    PerSession {
+        /// Most children of its own the server may have at once (`maxInstances`).
+        max_instances: u32,
+    },
+}
+
+/// The default `maxInstances` of a `per-session` server.
+pub const DEFAULT_MAX_INSTANCES: u32 = 8;
+
 /// How a server's tools, prompts, resources and templates are named on `/mcp`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -120,6 +139,8 @@ pub enum ServerKind {
         cwd: Option<String>,
         /// Dev mode: restart the server when its source files change.
         dev: Option<Dev>,
+        /// One child for every client, or one per client session.
+        sharing: Sharing,
     },
     /// A streamable-HTTP or legacy SSE server.
     Remote {
@@ -419,7 +440,7 @@ impl Check<'_> {
 
 /// Every server key the validator reads (the JSON Schema documents each; a test keeps the two in
 /// step). Other keys are kept untouched in [`Server::raw`].
-pub const SERVER_KEYS: [&str; 18] = [
+pub const SERVER_KEYS: [&str; 20] = [
     "command",
     "args",
     "env",
@@ -432,6 +453,8 @@ pub const SERVER_KEYS: [&str; 18] = [
     "name",
     "description",
     "prefix",
+    "sharing",
+    "maxInstances",
     "dev",
     "connectionPool",
     "disabled_tools",
@@ -522,6 +545,7 @@ fn validate(
             let env = c.string_map(&raw, "env");
             let cwd = c.string(&raw, "cwd");
             let dev = dev(&mut c, &raw);
+            let sharing = sharing(&mut c, &raw);
             if raw.contains_key(pool::KEY) {
                 c.err(
                     pool::KEY,
@@ -529,7 +553,7 @@ fn validate(
                     Some("remove \"connectionPool\": a stdio server has no HTTP connections"),
                 );
             }
-            Some(ServerKind::Stdio { command, args, env, cwd, dev })
+            Some(ServerKind::Stdio { command, args, env, cwd, dev, sharing })
         }
         (false, true) => {
             let transport = match declared {
@@ -548,6 +572,15 @@ fn validate(
             };
             if raw.contains_key("dev") {
                 c.err("dev", "dev mode applies to stdio servers only", Some("remove \"dev\""));
+            }
+            for key in ["sharing", "maxInstances"] {
+                if raw.contains_key(key) {
+                    c.err(
+                        key,
+                        "process sharing applies to stdio servers only",
+                        Some(&format!("remove \"{key}\": a remote server has no child process")),
+                    );
+                }
             }
             let url = c.string(&raw, "url").unwrap_or_default();
             if url.trim().is_empty() && !c.problems.iter().any(|p| p.path.ends_with(".url")) {
@@ -667,6 +700,40 @@ fn contradiction(c: &mut Check<'_>, key: &str, message: String, fix: &str) {
 }
 
 /// mcp-hub's `dev` object, with the defaults its normalizer meant to give.
+/// `sharing` and `maxInstances` of a stdio entry.
+fn sharing(c: &mut Check<'_>, raw: &Map<String, Value>) -> Sharing {
+    const FIX: &str = r#"write "sharing": "shared" (one child for all clients) or "per-session""#;
+    let per_session = match c.string(raw, "sharing").as_deref() {
+        None | Some("shared") => false,
+        Some("per-session") => true,
+        Some(other) => {
+            c.err("sharing", format!("unknown sharing policy {other:?}"), Some(FIX));
+            false
+        }
+    };
+    let max_instances = match raw.get("maxInstances") {
+        None | Some(Value::Null) => DEFAULT_MAX_INSTANCES,
+        Some(v) => {
+            match v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=1000).contains(n))
+            {
+                Some(n) => n,
+                None => {
+                    c.err(
+                        "maxInstances",
+                        format!("must be a whole number from 1 to 1000, found {v}"),
+                        None,
+                    );
+                    DEFAULT_MAX_INSTANCES
+                }
+            }
+        }
+    };
+    if !per_session && raw.get("maxInstances").is_some_and(|v| !v.is_null()) {
+        c.warn("maxInstances", "has no effect unless \"sharing\" is \"per-session\"", None);
+    }
+    if per_session { Sharing::PerSession { max_instances } } else { Sharing::Shared }
+}
+
 fn dev(c: &mut Check<'_>, raw: &Map<String, Value>) -> Option<Dev> {
     let obj = match raw.get("dev") {
         None | Some(Value::Null) => return None,

@@ -207,6 +207,19 @@ struct StdioServer {
     cwd: Option<String>,
     /// Dev mode: restart the server when its source files change.
     dev: Option<Dev>,
+    /// Which clients the child process serves. `"shared"`: one child for every client (as
+    /// mcp-hub). `"per-session"`: besides the shared child (which the hub asks for the server's
+    /// tools, resources and prompts), each client session gets a child of its own on its first
+    /// call, initialized with that client's capabilities (so the server can ask the client for
+    /// its roots), and stopped when the session ends; for servers that keep state per client.
+    /// Calls of a session beyond `maxInstances` children are refused with an error saying so.
+    #[schemars(default = "sharing_default")]
+    sharing: Option<SharingPolicy>,
+    /// With `"sharing": "per-session"`: the most children of its own the server may have at
+    /// once (the shared one not counted).
+    #[schemars(rename = "maxInstances", range(min = 1, max = 1000))]
+    #[schemars(extend("default" = 8))]
+    max_instances: Option<u32>,
     /// VS Code's and Claude Code's server type; for a stdio server only `"stdio"`. Checked only
     /// when `transport` is absent.
     #[schemars(rename = "type")]
@@ -265,6 +278,11 @@ struct RemoteServer {
     command: Forbidden,
     #[schemars(default)]
     dev: Forbidden,
+    // Not allowed: a remote server has no child process to share.
+    #[schemars(default)]
+    sharing: Forbidden,
+    #[schemars(rename = "maxInstances", default)]
+    max_instances: Forbidden,
     #[schemars(flatten)]
     common: Common,
 }
@@ -382,6 +400,18 @@ struct Dev {
     /// The absolute directory the patterns are relative to (placeholders are not expanded here).
     #[schemars(pattern("^/"))]
     cwd: String,
+}
+
+/// Which clients a stdio server's child serves.
+#[derive(JsonSchema)]
+#[schemars(rename_all = "kebab-case")]
+enum SharingPolicy {
+    Shared,
+    PerSession,
+}
+
+fn sharing_default() -> Option<SharingPolicy> {
+    Some(SharingPolicy::Shared)
 }
 
 /// How names appear on `/mcp`.

@@ -29,6 +29,12 @@ pub(crate) enum RouteError {
     /// sent. `retry_in` is the rest of the cool-down; `None` while a probe call is in flight.
     #[error("{}", circuit_open_message(server, *retry_in))]
     CircuitOpen { server: String, retry_in: Option<Duration> },
+    /// A `per-session` server already runs as many children of its own as it may.
+    #[error(
+        "server '{server}' already runs {max} per-session processes (its maxInstances); \
+         close another client session or raise maxInstances"
+    )]
+    TooManyInstances { server: String, max: u32 },
     /// The transport failed (timeout, process exited, pipe error).
     #[error("server '{server}': {source}")]
     Transport {
@@ -57,7 +63,9 @@ impl RouteError {
             RouteError::Transport { source: hub_transport::Error::Timeout { .. }, .. } => {
                 ErrorObject::new(jsonrpc::REQUEST_TIMEOUT, self.to_string())
             }
-            RouteError::NotConnected { .. } | RouteError::Transport { .. } => {
+            RouteError::NotConnected { .. }
+            | RouteError::Transport { .. }
+            | RouteError::TooManyInstances { .. } => {
                 ErrorObject::new(jsonrpc::INTERNAL_ERROR, self.to_string())
             }
             RouteError::CircuitOpen { server, retry_in } => {
@@ -75,7 +83,9 @@ impl RouteError {
     /// unknown names and the upstream's own JSON-RPC errors stay protocol errors.
     pub(crate) fn to_tool_result(&self) -> Option<serde_json::Value> {
         match self {
-            RouteError::NotConnected { .. } | RouteError::Transport { .. } => Some(json!({
+            RouteError::NotConnected { .. }
+            | RouteError::Transport { .. }
+            | RouteError::TooManyInstances { .. } => Some(json!({
                 "content": [{"type": "text", "text": self.to_string()}],
                 "isError": true,
             })),

@@ -1,5 +1,6 @@
 //! The hub: owns the upstreams, keeps the registry current, answers MCP requests.
 
+mod instances;
 mod relay;
 
 use std::{
@@ -190,6 +191,25 @@ struct UpstreamState {
     ping_error: Option<String>,
     /// Routed calls in flight, of any connection (pings wait while there are some).
     in_flight: u32,
+    /// `sharing: per-session`: each client session's own child, by session id.
+    instances: HashMap<Arc<str>, Arc<Instance>>,
+}
+
+/// A client session's own child of a `per-session` server, started by its first call.
+struct Instance {
+    /// The upstream's generation it was started under: a stop or restart of the server ends it.
+    generation: u64,
+    /// Set once the child is started and initialized (or failed to).
+    peer: tokio::sync::OnceCell<Result<Peer, String>>,
+    /// Set to `true` to stop the child (its session ended, the server stopped or restarted);
+    /// one still starting stops as soon as it is up.
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Instance {
+    fn ready(&self) -> Option<&Peer> {
+        self.peer.get().and_then(|r| r.as_ref().ok())
+    }
 }
 
 impl UpstreamState {
@@ -219,6 +239,7 @@ impl UpstreamState {
             ping_failures: 0,
             ping_error: None,
             in_flight: 0,
+            instances: HashMap::new(),
         }
     }
 
@@ -248,16 +269,31 @@ impl UpstreamState {
         }
     }
 
-    /// Forgets the connection (the caller shuts the returned peer down) and invalidates its
+    /// Forgets the connection (the caller shuts the returned peers down) and invalidates its
     /// tasks.
-    fn disconnect(&mut self) -> Option<Peer> {
+    fn disconnect(&mut self) -> Vec<Peer> {
         self.generation += 1;
         if matches!(self.status, Some(Status::Connected | Status::Connecting)) {
             self.status = Some(Status::Disconnected);
         }
         self.lists = Lists::default();
         self.connected_at = None;
-        self.peer.take()
+        self.take_peers()
+    }
+
+    /// The connection and every per-session child (one still starting sees the generation
+    /// moved on and stops itself).
+    fn take_peers(&mut self) -> Vec<Peer> {
+        let mut peers: Vec<Peer> = self
+            .instances
+            .drain()
+            .filter_map(|(_, i)| {
+                i.stop.send_replace(true);
+                i.ready().cloned()
+            })
+            .collect();
+        peers.extend(self.peer.take());
+        peers
     }
 }
 
@@ -341,7 +377,7 @@ impl Hub {
         self.inner.set_state(State::Stopping);
         let _guard = self.inner.reconfigure.lock().await;
         let peers: Vec<Peer> =
-            self.inner.upstreams().iter().filter_map(|u| lock(&u.state).disconnect()).collect();
+            self.inner.upstreams().iter().flat_map(|u| lock(&u.state).disconnect()).collect();
         futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
         self.inner.rebuild();
         self.inner.set_state(State::Stopped);
@@ -375,10 +411,8 @@ impl Hub {
     pub async fn restart_server(&self, name: &str) -> bool {
         let _guard = self.inner.reconfigure.lock().await;
         let Some(u) = self.inner.find(name) else { return false };
-        let peer = lock(&u.state).disconnect();
-        if let Some(p) = peer {
-            p.shutdown().await;
-        }
+        let peers = lock(&u.state).disconnect();
+        futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
         self.inner.rebuild();
         if u.wanted() {
             tokio::spawn(Inner::connect(self.inner.clone(), u, Start::Deliberate));
@@ -446,6 +480,9 @@ impl Backend for Hub {
 
     fn notification(&self, session: &SessionInfo, notification: Notification) {
         debug!(session = %session.id, method = %notification.method, "client notification");
+        if notification.method == method::ROOTS_LIST_CHANGED {
+            self.inner.roots_changed(&session.id);
+        }
         if notification.method == method::CANCELLED
             && let Ok(p) = notification.parse_params::<CancelledParams>()
         {
@@ -475,6 +512,7 @@ impl Backend for Hub {
         for (server, uri) in self.inner.sessions.closed(&session.id) {
             self.inner.unsubscribe_upstream(&server, uri);
         }
+        self.inner.end_instances(&session.id);
     }
 
     fn status(&self) -> HubStatus {
@@ -544,7 +582,9 @@ impl Inner {
         };
         let name = &u.name;
         info!(server = %name, status = Status::Connecting.as_str(), "server connecting");
-        match upstream::open(&entry, self.env.as_ref(), &self.settings, &self.clients).await {
+        let hello = upstream::Hello::shared();
+        match upstream::open(&entry, self.env.as_ref(), &self.settings, &self.clients, &hello).await
+        {
             Ok(c) => {
                 let info = serde_json::to_value(&c.init.server_info).ok();
                 let counts = [
@@ -633,7 +673,7 @@ impl Inner {
     /// never leads to an automatic restart.
     fn fail(self: &Arc<Self>, u: &Arc<Upstream>, generation: u64, reason: String) {
         let now = Instant::now();
-        let (peer, was_connected, next, decision) = {
+        let (peers, was_connected, next, decision) = {
             let mut st = lock(&u.state);
             if st.generation != generation {
                 return;
@@ -644,7 +684,7 @@ impl Inner {
             st.status = Some(Status::Disconnected);
             st.lists = Lists::default();
             st.connected_at = None;
-            let peer = st.peer.take();
+            let peers = st.take_peers();
             let decision = st.restarts.on_failure(now, up_for);
             st.error = Some(match decision {
                 Decision::Restart { delay, attempt } => {
@@ -663,7 +703,7 @@ impl Inner {
                     reason.clone()
                 }
             });
-            (peer, was_connected, st.generation, decision)
+            (peers, was_connected, st.generation, decision)
         };
         let status = Status::Disconnected.as_str();
         match decision {
@@ -687,9 +727,7 @@ impl Inner {
         let u = u.clone();
         tokio::spawn(async move {
             // A hung child is stopped before its successor starts.
-            if let Some(p) = peer {
-                p.shutdown().await;
-            }
+            futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
             let Decision::Restart { delay, attempt } = decision else { return };
             tokio::time::sleep(delay).await;
             if let Some(inner) = inner.upgrade() {
@@ -832,11 +870,12 @@ impl Inner {
         let capabilities = lock(&u.state).capabilities.clone();
         let mut fetched = Vec::new();
         for &kind in kinds {
-            fetched.push((
-                kind,
-                upstream::fetch_if_offered(peer, &capabilities, kind, self.settings.list_timeout)
-                    .await,
-            ));
+            let timeout = self.settings.list_timeout;
+            match upstream::fetch_if_offered(peer, &capabilities, kind, timeout).await {
+                Ok(items) => fetched.push((kind, items)),
+                // Keep what the hub has: the server's next notification tries again.
+                Err(error) => warn!(server = %u.name, %error, "cannot fetch a changed list"),
+            }
         }
         {
             let mut st = lock(&u.state);
@@ -1225,9 +1264,10 @@ impl Inner {
         ctx: &Context,
         token: Option<&Id>,
     ) -> Result<Box<RawValue>, RouteError> {
+        let own = self.instance(u, ctx).await?;
         let (peer, mut call) = {
             let mut st = lock(&u.state);
-            let Some(peer) = st.peer.clone() else {
+            let Some(peer) = own.or_else(|| st.peer.clone()) else {
                 return Err(RouteError::NotConnected {
                     server: u.name.clone(),
                     reason: st.error.clone(),

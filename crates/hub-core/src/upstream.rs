@@ -14,7 +14,7 @@ use hub_protocol::{
     mcp::{Extra, InitializeResult, ListKind, ListPage, PaginatedParams, method},
 };
 use hub_transport::{HttpTransport, Incoming, Peer};
-use serde_json::json;
+use serde_json::{Value, json};
 use tracing::{debug, warn};
 
 use crate::{registry::Lists, settings::Settings};
@@ -156,11 +156,39 @@ pub(crate) fn pool_settings(base: &PoolSettings, pool: &ConnectionPool) -> PoolS
 /// Starts (stdio) or connects to (remote) the server of `entry`, handshakes and fetches its
 /// lists. Every failure is a message meant for `/api/servers` and the log; a started child is
 /// stopped on failure.
+/// What the hub says about itself in `initialize`, and what it wants to know back.
+pub(crate) struct Hello {
+    /// The client capabilities offered to the server.
+    pub(crate) capabilities: Value,
+    /// Whether to fetch the server's four lists.
+    pub(crate) lists: bool,
+}
+
+impl Hello {
+    /// A connection shared by every client: the hub offers what it can relay to the client
+    /// whose call causes a request (see `hub/relay.rs`); not `roots`, since a connection shared
+    /// by several clients has no one set of roots.
+    pub(crate) fn shared() -> Self {
+        Hello { capabilities: json!({"sampling": {}, "elicitation": {}}), lists: true }
+    }
+
+    /// A child of one client session: that client's own capabilities, as far as the hub
+    /// relays them; the lists come from the shared connection.
+    pub(crate) fn for_client(client: &Extra) -> Self {
+        let capabilities: Extra = ["sampling", "elicitation", "roots"]
+            .iter()
+            .filter_map(|k| client.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        Hello { capabilities: Value::Object(capabilities), lists: false }
+    }
+}
+
 pub(crate) async fn open(
     entry: &Server,
     env: &(dyn EnvSource + Sync),
     settings: &Settings,
     clients: &Clients,
+    hello: &Hello,
 ) -> Result<Connected, Failure> {
     let joined = |errors: Vec<hub_config::ConfigError>| {
         errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
@@ -222,7 +250,7 @@ pub(crate) async fn open(
         }
         _ => return Err(Failure::Config("unsupported server kind".to_owned())),
     };
-    match tokio::time::timeout(settings.connect_timeout, handshake(&peer, settings)).await {
+    match tokio::time::timeout(settings.connect_timeout, handshake(&peer, settings, hello)).await {
         Ok(Ok((init, lists))) => Ok(Connected { peer, incoming, init, lists }),
         Ok(Err(e)) => {
             peer.shutdown().await;
@@ -254,12 +282,14 @@ fn raw(v: &serde_json::Value) -> Box<RawValue> {
     serde_json::value::to_raw_value(v).expect("a serde_json::Value always serializes")
 }
 
-async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult, Lists), Failure> {
+async fn handshake(
+    peer: &Peer,
+    settings: &Settings,
+    hello: &Hello,
+) -> Result<(InitializeResult, Lists), Failure> {
     let params = json!({
         "protocolVersion": ProtocolVersion::LATEST.as_str(),
-        // What the hub can relay to the client whose call causes the request (see hub/relay.rs).
-        // Not `roots`: a connection shared by several clients has no one set of roots.
-        "capabilities": {"sampling": {}, "elicitation": {}},
+        "capabilities": hello.capabilities,
         "clientInfo": {"name": settings.implementation_name, "version": settings.implementation_version},
     });
     let result = peer
@@ -279,29 +309,53 @@ async fn handshake(peer: &Peer, settings: &Settings) -> Result<(InitializeResult
         .await
         .map_err(|e| Failure::of("notifications/initialized failed", &e))?;
     let mut lists = Lists::default();
-    for kind in ListKind::ALL {
+    for kind in ListKind::ALL.into_iter().filter(|_| hello.lists) {
         *lists.get_mut(kind) =
-            fetch_if_offered(peer, &init.capabilities, kind, settings.list_timeout).await;
+            fetch_if_offered(peer, &init.capabilities, kind, settings.list_timeout)
+                .await
+                .map_err(Failure::Retry)?;
     }
     Ok((init, lists))
 }
 
 /// Fetches a list when the server offers the capability; a failing list reads as empty (the
 /// server still serves its other lists), with a warning.
+///
+/// A list the server could not deliver at all (a timeout, a connection reset, the process
+/// gone) is an error instead: an empty list would hide the server's capabilities for as long as
+/// the connection lasts.
 pub(crate) async fn fetch_if_offered(
     peer: &Peer,
     capabilities: &Extra,
     kind: ListKind,
     timeout: Duration,
-) -> Vec<Extra> {
+) -> Result<Vec<Extra>, String> {
     if !capabilities.contains_key(kind.capability()) {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     match fetch_list(peer, kind, timeout).await {
-        Ok(items) => items,
-        Err(e) => {
+        Ok(items) => Ok(items),
+        Err(ListError::Answer(e)) => {
             warn!(method = kind.method(), error = %e, "list request failed; treating the list as empty");
-            Vec::new()
+            Ok(Vec::new())
+        }
+        Err(ListError::Transport(e)) => Err(format!("{} failed: {e}", kind.method())),
+    }
+}
+
+/// Why a list could not be fetched.
+#[derive(Debug)]
+pub(crate) enum ListError {
+    /// The server answered, with an error or something that is not a list.
+    Answer(String),
+    /// No answer came (timeout, connection reset, process gone).
+    Transport(String),
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListError::Answer(e) | ListError::Transport(e) => f.write_str(e),
         }
     }
 }
@@ -311,26 +365,34 @@ pub(crate) async fn fetch_list(
     peer: &Peer,
     kind: ListKind,
     timeout: Duration,
-) -> Result<Vec<Extra>, String> {
+) -> Result<Vec<Extra>, ListError> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
         let params = PaginatedParams { cursor: cursor.clone(), extra: Extra::new() };
-        let params = serde_json::value::to_raw_value(&params).map_err(|e| e.to_string())?;
-        let result = peer
-            .request(kind.method(), Some(params), timeout)
-            .await
-            .map_err(|e| error_chain(&e))?;
-        let page = ListPage::from_result(kind, &result).map_err(|e| e.message)?;
+        let params = serde_json::value::to_raw_value(&params)
+            .map_err(|e| ListError::Answer(e.to_string()))?;
+        let result =
+            peer.request(kind.method(), Some(params), timeout).await.map_err(|e| match e {
+                hub_transport::Error::Rpc(_) => ListError::Answer(error_chain(&e)),
+                _ => ListError::Transport(error_chain(&e)),
+            })?;
+        let page =
+            ListPage::from_result(kind, &result).map_err(|e| ListError::Answer(e.message))?;
         items.extend(page.items);
         match page.next_cursor {
             Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-            Some(next) => return Err(format!("{} repeated cursor {next:?}", kind.method())),
+            Some(next) => {
+                return Err(ListError::Answer(format!(
+                    "{} repeated cursor {next:?}",
+                    kind.method()
+                )));
+            }
             None => return Ok(items),
         }
     }
-    Err(format!("{} did not end after {MAX_PAGES} pages", kind.method()))
+    Err(ListError::Answer(format!("{} did not end after {MAX_PAGES} pages", kind.method())))
 }
 
 #[cfg(test)]

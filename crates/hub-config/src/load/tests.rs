@@ -392,3 +392,46 @@ fn prefix_mode_defaults_to_always_and_accepts_never() {
         "must be a string",
     );
 }
+
+#[test]
+fn sharing_policy_of_stdio_servers() {
+    let c = one(
+        r#"{"mcpServers": {"a": {"command": "x"}, "b": {"command": "x", "sharing": "per-session"},
+            "c": {"command": "x", "sharing": "per-session", "maxInstances": 2}}}"#,
+    );
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let sharing: Vec<_> = c
+        .servers
+        .iter()
+        .map(|s| match &s.kind {
+            ServerKind::Stdio { sharing, .. } => *sharing,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        sharing,
+        [
+            crate::Sharing::Shared,
+            crate::Sharing::PerSession { max_instances: crate::DEFAULT_MAX_INSTANCES },
+            crate::Sharing::PerSession { max_instances: 2 },
+        ]
+    );
+    check_errors(
+        r#"{"command": "x", "sharing": "pooled"}"#,
+        &["mcpServers.bad.sharing"],
+        "unknown sharing policy",
+    );
+    check_errors(
+        r#"{"command": "x", "sharing": "per-session", "maxInstances": 0}"#,
+        &["mcpServers.bad.maxInstances"],
+        "from 1 to 1000",
+    );
+    check_errors(
+        r#"{"url": "http://h/mcp", "sharing": "per-session"}"#,
+        &["mcpServers.bad.sharing"],
+        "stdio servers only",
+    );
+    let c = one(r#"{"mcpServers": {"a": {"command": "x", "maxInstances": 3}}}"#);
+    assert!(c.problems.is_empty());
+    assert!(c.warnings.iter().any(|w| w.path.ends_with("maxInstances")), "{:?}", c.warnings);
+}

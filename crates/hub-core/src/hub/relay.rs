@@ -24,7 +24,7 @@ use super::{Inner, Upstream, lock};
 use crate::sessions::{ClientCapability, LogLevel};
 
 /// The level of a `notifications/message`, if it names a known one.
-fn level_of(n: &Notification) -> Option<LogLevel> {
+pub(super) fn level_of(n: &Notification) -> Option<LogLevel> {
     #[derive(serde::Deserialize)]
     struct Params {
         level: String,

@@ -14,6 +14,7 @@ fn resolve_arg(text: &str) -> Result<String, Vec<ConfigError>> {
             env: vec![("E".into(), Some(text.to_owned())), ("A".into(), None)],
             cwd: Some(text.to_owned()),
             dev: None,
+            sharing: crate::Sharing::Shared,
         },
         disabled: false,
         display_name: "s".into(),

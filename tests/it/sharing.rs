@@ -1,0 +1,82 @@
+//! `"sharing": "per-session"`: each client session gets a stdio child of its own, capped by
+//! `maxInstances`, stopped with its session; the shared child keeps serving the lists.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{HUB, Hub, Session, bounded, children_of};
+
+async fn delete(s: &Session, hub: &Hub) {
+    let r = crate::support::http_client()
+        .delete(hub.url("/mcp"))
+        .header("mcp-session-id", &s.id)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+async fn children_become(hub: &Hub, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = children_of(hub.pid()).len();
+        if now == n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{now} children, expected {n}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn each_session_gets_its_own_process_up_to_max_instances() {
+    bounded(async {
+        let entry = json!({"command": HUB, "args": ["demo-server"], "sharing": "per-session",
+                           "maxInstances": 2});
+        let hub = Hub::start(&json!({"mcpServers": {"s": entry}})).await;
+        assert_eq!(children_of(hub.pid()).len(), 1, "the shared child lists the capabilities");
+        let (mut a, mut b, mut c) =
+            (Session::open(&hub).await, Session::open(&hub).await, Session::open(&hub).await);
+        assert_eq!(a.tool_text("s__echo", json!({"text": "a"})).await, (false, "a".to_owned()));
+        children_become(&hub, 2).await;
+        assert_eq!(b.tool_text("s__echo", json!({"text": "b"})).await, (false, "b".to_owned()));
+        children_become(&hub, 3).await;
+        assert_eq!(a.tool_text("s__echo", json!({"text": "again"})).await.1, "again");
+        assert_eq!(children_of(hub.pid()).len(), 3, "a session keeps its process");
+
+        let (failed, text) = c.tool_text("s__echo", json!({"text": "c"})).await;
+        assert!(failed && text.contains("maxInstances"), "{text}");
+
+        // The end of a session ends its process and makes room.
+        delete(&a, &hub).await;
+        children_become(&hub, 2).await;
+        assert_eq!(c.tool_text("s__echo", json!({"text": "c"})).await, (false, "c".to_owned()));
+        children_become(&hub, 3).await;
+        let tools = c.ok("tools/list", json!({})).await;
+        assert!(tools["tools"].as_array().unwrap().iter().any(|t| t["name"] == "s__echo"));
+        assert_eq!(hub.stop().await, Some(0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_process_that_crashes_is_started_again_by_the_next_call() {
+    bounded(async {
+        let entry = json!({"command": HUB, "args": ["demo-server", "--test-tools"],
+                           "sharing": "per-session"});
+        let hub = Hub::start(&json!({"mcpServers": {"s": entry}})).await;
+        let mut a = Session::open(&hub).await;
+        assert_eq!(a.tool_text("s__echo", json!({"text": "1"})).await.1, "1");
+        children_become(&hub, 2).await;
+        let (failed, _) = a.tool_text("s__crash", json!({})).await;
+        assert!(failed, "the call to a crashing process fails");
+        children_become(&hub, 1).await;
+        let server = hub.server("s").await;
+        assert_eq!(server["status"], "connected", "the shared child is unaffected: {server}");
+        assert_eq!(a.tool_text("s__echo", json!({"text": "2"})).await, (false, "2".to_owned()));
+        children_become(&hub, 2).await;
+        assert_eq!(hub.stop().await, Some(0));
+    })
+    .await;
+}
