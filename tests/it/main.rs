@@ -9,6 +9,7 @@
 
 mod check;
 mod e2e;
+mod faults;
 mod fixture;
 mod python_sdk;
 mod reload;
