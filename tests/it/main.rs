@@ -14,6 +14,7 @@ mod fixture;
 mod python_sdk;
 mod reload;
 mod remote;
+mod rest;
 mod sharing;
 mod supervision;
 mod support;

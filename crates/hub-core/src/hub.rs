@@ -2,6 +2,7 @@
 
 mod instances;
 mod relay;
+mod rest;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,7 +12,8 @@ use std::{
 
 use hub_config::{Changes, Config, ConfigError, EnvSource, Prefix, ServerKind};
 use hub_http::{
-    Backend, Capabilities, Context, Counts, HubStatus, ServerInfo, SessionInfo, Transport,
+    ApiError, Backend, Capabilities, Context, Counts, HubStatus, ServerCall, ServerInfo,
+    SessionInfo, Transport,
 };
 use hub_protocol::{
     ErrorObject, Id, Notification, ProtocolVersion, RawValue, Request, Response,
@@ -517,6 +519,14 @@ impl Backend for Hub {
 
     fn status(&self) -> HubStatus {
         self.inner.status()
+    }
+
+    fn server_call(
+        &self,
+        call: ServerCall,
+    ) -> impl Future<Output = Result<Box<RawValue>, ApiError>> + Send {
+        let inner = self.inner.clone();
+        async move { inner.server_call(call).await }
     }
 }
 
@@ -1264,6 +1274,21 @@ impl Inner {
         ctx: &Context,
         token: Option<&Id>,
     ) -> Result<Box<RawValue>, RouteError> {
+        let timing = (self.settings.request_timeout, self.settings.request_max_total);
+        self.forward_timed(u, m, params, ctx, token, timing).await
+    }
+
+    /// [`Inner::forward`] with its own `(timeout, max_total)`: how long to wait for the answer
+    /// (started over by each progress notification) and how long at most.
+    async fn forward_timed<P: serde::Serialize>(
+        self: &Arc<Self>,
+        u: &Arc<Upstream>,
+        m: &str,
+        params: &P,
+        ctx: &Context,
+        token: Option<&Id>,
+        (timeout, max_total): (std::time::Duration, std::time::Duration),
+    ) -> Result<Box<RawValue>, RouteError> {
         let own = self.instance(u, ctx).await?;
         let (peer, mut call) = {
             let mut st = lock(&u.state);
@@ -1284,8 +1309,8 @@ impl Inner {
             serde_json::value::to_raw_value(params).expect("typed params always serialize");
         let (related, mut messages) = tokio::sync::mpsc::unbounded_channel();
         let options = CallOptions {
-            timeout: self.settings.request_timeout,
-            max_total: Some(self.settings.request_max_total),
+            timeout,
+            max_total: Some(max_total),
             related: Some(related),
             // Always: progress keeps a long call alive even when the client asked for none.
             progress: true,

@@ -1,18 +1,24 @@
 //! The REST routes under `/api` in mcp-hub's wire format: `GET /api/health`, `GET /api/servers`,
-//! and a JSON 404 for every other path.
+//! `POST /api/servers/tools`, `…/resources` and `…/prompts`, and a JSON 404 for every other path.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json,
+    body::Bytes,
     extract::State,
     http::{Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
+use hub_protocol::RawValue;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::{backend::Backend, facade::Shared, wire};
+use crate::{
+    backend::{ApiError, Backend, CallTarget, RequestOptions, ServerCall},
+    facade::Shared,
+    wire,
+};
 
 /// One upstream server as the REST API shows it (mcp-hub's `ServerInfo`).
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +127,138 @@ pub(crate) async fn health<B: Backend>(State(shared): State<Arc<Shared<B>>>) -> 
 pub(crate) async fn servers<B: Backend>(State(shared): State<Arc<Shared<B>>>) -> Response {
     let status = shared.backend.status();
     Json(json!({ "servers": status.servers, "timestamp": wire::timestamp() })).into_response()
+}
+
+/// `POST /api/servers/tools` `{server_name, tool, arguments?, request_options?}`.
+pub(crate) async fn call_tool<B: Backend>(
+    State(shared): State<Arc<Shared<B>>>,
+    body: Bytes,
+) -> Response {
+    server_call(&shared, &body, |b| {
+        Ok(CallTarget::Tool { name: field(b, "tool")?, arguments: arguments(b)? })
+    })
+    .await
+}
+
+/// `POST /api/servers/resources` `{server_name, uri, request_options?}`.
+pub(crate) async fn read_resource<B: Backend>(
+    State(shared): State<Arc<Shared<B>>>,
+    body: Bytes,
+) -> Response {
+    server_call(&shared, &body, |b| Ok(CallTarget::Resource { uri: field(b, "uri")? })).await
+}
+
+/// `POST /api/servers/prompts` `{server_name, prompt, arguments?, request_options?}`.
+pub(crate) async fn get_prompt<B: Backend>(
+    State(shared): State<Arc<Shared<B>>>,
+    body: Bytes,
+) -> Response {
+    server_call(&shared, &body, |b| {
+        Ok(CallTarget::Prompt { name: field(b, "prompt")?, arguments: arguments(b)? })
+    })
+    .await
+}
+
+/// Reads a REST call, hands it to the backend, answers `{result, timestamp}` or the error.
+async fn server_call<B: Backend>(
+    shared: &Shared<B>,
+    body: &[u8],
+    target: impl FnOnce(&Value) -> Result<CallTarget, ApiError>,
+) -> Response {
+    let call = serde_json::from_slice::<Value>(body)
+        .map_err(|e| invalid(format!("the body is not JSON: {e}")))
+        .and_then(|b| {
+            if !b.is_object() {
+                return Err(invalid("the body must be a JSON object"));
+            }
+            Ok(ServerCall {
+                server: field(&b, "server_name")?,
+                target: target(&b)?,
+                options: request_options(&b)?,
+            })
+        });
+    let outcome = match call {
+        Ok(call) => shared.backend.server_call(call).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(result) => {
+            #[derive(Serialize)]
+            struct Answer {
+                result: Box<RawValue>,
+                timestamp: String,
+            }
+            Json(Answer { result, timestamp: wire::timestamp() }).into_response()
+        }
+        Err(e) => api_error(&e),
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+}
+
+/// A required, non-empty string field.
+fn field(body: &Value, key: &str) -> Result<String, ApiError> {
+    match body.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(_) => Err(invalid(format!("\"{key}\" must be a non-empty string"))),
+        None => Err(invalid(format!("\"{key}\" is required"))),
+    }
+}
+
+/// `arguments`: an object or an array (passed on), or absent / `null` (`{}`).
+fn arguments(body: &Value) -> Result<Value, ApiError> {
+    match body.get("arguments") {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(v @ (Value::Object(_) | Value::Array(_))) => Ok(v.clone()),
+        Some(_) => Err(invalid("\"arguments\" must be an object, an array or null")),
+    }
+}
+
+/// `request_options`: `timeout` and `maxTotalTimeout` in milliseconds, `resetTimeoutOnProgress`.
+fn request_options(body: &Value) -> Result<RequestOptions, ApiError> {
+    let Some(options) = body.get("request_options").filter(|v| !v.is_null()) else {
+        return Ok(RequestOptions::default());
+    };
+    let Some(options) = options.as_object() else {
+        return Err(invalid("\"request_options\" must be an object"));
+    };
+    let millis = |key: &str| -> Result<Option<Duration>, ApiError> {
+        match options.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|ms| *ms > 0)
+                .map(|ms| Some(Duration::from_millis(ms)))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "request_options.{key} must be a positive number of milliseconds"
+                    ))
+                }),
+        }
+    };
+    let reset = match options.get("resetTimeoutOnProgress") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(invalid("request_options.resetTimeoutOnProgress must be true or false"));
+        }
+    };
+    Ok(RequestOptions {
+        timeout: millis("timeout")?,
+        reset_timeout_on_progress: reset,
+        max_total_timeout: millis("maxTotalTimeout")?,
+    })
+}
+
+/// mcp-hub's error body.
+fn api_error(e: &ApiError) -> Response {
+    let mut body = json!({"error": e.message, "code": e.code, "timestamp": wire::timestamp()});
+    if let Some(data) = &e.data {
+        body["data"] = data.clone();
+    }
+    (e.status, Json(body)).into_response()
 }
 
 /// Any other path under `/api`.

@@ -21,9 +21,12 @@ mod wire;
 #[cfg(test)]
 mod test_support;
 
+/// HTTP status codes, as [`ApiError`] carries them.
+pub use axum::http::StatusCode;
+
 pub use self::{
     api::{Capabilities, Counts, HubStatus, ServerInfo},
-    backend::{Backend, SessionInfo, Transport},
+    backend::{ApiError, Backend, CallTarget, RequestOptions, ServerCall, SessionInfo, Transport},
     client::{ClientError, ClientSink, Context, SessionHandle},
     facade::{Facade, Settings},
 };
