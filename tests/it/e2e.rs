@@ -404,3 +404,40 @@ async fn closing_a_session_cancels_what_it_still_waits_for() {
     assert!(counted.is_ok(), "the upstream call of a closed session was not cancelled");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn lists_are_paged_with_the_hubs_own_cursors_when_a_page_size_is_set() {
+    let config = json!({"hub": {"http": {"pageSize": 2}},
+                        "mcpServers": {"a": demo(&[]), "b": demo(&[])}});
+    let hub = Hub::start(&config).await;
+    let mut s = Session::open(&hub).await;
+    let mut names_seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let params = match &cursor {
+            Some(c) => json!({"cursor": c}),
+            None => json!({}),
+        };
+        let page = s.ok("tools/list", params).await;
+        let tools = page["tools"].as_array().unwrap();
+        assert!(tools.len() <= 2, "{page}");
+        names_seen.extend(names(&page["tools"], "name"));
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let mut sorted = names_seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), names_seen.len(), "no tool twice: {names_seen:?}");
+    assert!(names_seen.contains(&"a__echo".to_owned()) && names_seen.contains(&"b__echo".to_owned()));
+    assert!(names_seen.len() > 4, "every page was followed: {names_seen:?}");
+    // A cursor of another list, or a made-up one, is refused.
+    let tools_cursor = s.ok("tools/list", json!({})).await["nextCursor"].clone();
+    let v = s.call("prompts/list", json!({"cursor": tools_cursor})).await;
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    let v = s.call("tools/list", json!({"cursor": "not-ours"})).await;
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    hub.stop().await;
+}

@@ -13,6 +13,9 @@ pub(crate) fn core(s: &HubSettings, cwd: Option<String>) -> hub_core::Settings {
     if let Some(n) = s.stdio.max_line_bytes {
         out.stdio.max_line_bytes = usize::try_from(n).unwrap_or(usize::MAX);
     }
+    if let Some(n) = s.http.page_size {
+        out.page_size = usize::try_from(n).unwrap_or(usize::MAX);
+    }
     let (sup, out_sup) = (&s.supervision, &mut out.supervision);
     set(&mut out_sup.restart.initial_delay, sup.restart.initial_delay);
     set(&mut out_sup.restart.max_delay, sup.restart.max_delay);
@@ -118,7 +121,7 @@ mod tests {
         let schema = hub_config::config_schema();
         let mut seen = 0;
         let section = defaults(&schema["definitions"], "HubSettings", &mut seen);
-        assert_eq!(seen, 22, "every setting documents its default");
+        assert_eq!(seen, 23, "every setting documents its default");
         let text = serde_json::json!({"mcpServers": {}, "hub": section}).to_string();
         let s = settings(&text);
         let (c, d) = (core(&s, None), hub_core::Settings::default());
@@ -126,6 +129,7 @@ mod tests {
             (c.connect_timeout, c.request_timeout, c.list_timeout, c.request_max_total),
             (d.connect_timeout, d.request_timeout, d.list_timeout, d.request_max_total)
         );
+        assert_eq!(c.page_size, d.page_size);
         assert_eq!(
             (c.stdio.max_line_bytes, c.stdio.shutdown_grace),
             (d.stdio.max_line_bytes, d.stdio.shutdown_grace)
@@ -146,7 +150,7 @@ mod tests {
             r#"{"mcpServers": {}, "hub": {
                 "timeouts": {"connect": "7s", "request": 8000, "list": "9s", "maxTotal": "2h"},
                 "stdio": {"maxLineBytes": 2048, "shutdownGrace": "1s"},
-                "http": {"allowedHosts": [], "allowedOrigins": ["https://a"], "maxBodyBytes": 4096,
+                "http": {"allowedHosts": [], "allowedOrigins": ["https://a"], "maxBodyBytes": 4096, "pageSize": 50,
                          "maxSessions": 3, "sessionIdleTimeout": "2m"}}}"#,
         );
         let c = core(&s, Some("/w".into()));
@@ -154,6 +158,7 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_secs(8));
         assert_eq!(c.list_timeout, Duration::from_secs(9));
         assert_eq!(c.request_max_total, Duration::from_secs(7200));
+        assert_eq!(c.page_size, 50);
         assert_eq!(c.stdio.max_line_bytes, 2048);
         assert_eq!(c.stdio.shutdown_grace, Duration::from_secs(1));
         assert_eq!(c.cwd.as_deref(), Some("/w"));

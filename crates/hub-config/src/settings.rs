@@ -72,6 +72,12 @@ pub struct HttpSettings {
     /// Largest accepted request body in bytes. Default 4 MiB.
     #[schemars(range(min = 1024), extend("default" = 4_194_304))]
     pub max_body_bytes: Option<u64>,
+    /// Most items in one page of `tools/list`, `resources/list`, `resources/templates/list`
+    /// and `prompts/list` on `/mcp` (the client follows `nextCursor` for the rest); `0` lists
+    /// everything in one page. Default `0`: clients that read only the first page (several do)
+    /// still see every tool.
+    #[schemars(extend("default" = 0))]
+    pub page_size: Option<u64>,
     /// Most concurrent MCP sessions. Default 10000.
     #[schemars(range(min = 1), extend("default" = 10_000))]
     pub max_sessions: Option<u64>,

@@ -37,6 +37,9 @@ use crate::{
     upstream::{self, Failure, Status, error_chain},
 };
 
+/// How long the hub gathers list changes before telling clients (see [`Inner::announce`]).
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Lifecycle of the hub as a whole (mcp-hub's `HubState` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -85,6 +88,8 @@ struct Inner {
     in_flight: Mutex<HashMap<(Arc<str>, Id), tokio::sync::oneshot::Sender<()>>>,
     /// The client sessions: their way back, capabilities, log levels, subscriptions.
     sessions: Sessions,
+    /// `list_changed` methods waiting to be sent (see [`Inner::announce`]).
+    announcing: Arc<Mutex<Vec<&'static str>>>,
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
 }
@@ -348,6 +353,7 @@ impl Hub {
                 reconfigure: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::default(),
                 sessions: Sessions::default(),
+                announcing: Arc::default(),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -1019,12 +1025,40 @@ impl Inner {
                 }
             }
         }
-        for m in changed {
-            // An error only means that no client is connected.
-            if self.notifications.send(Notification::new(m, None)).is_err() {
-                debug!(method = m, "list changed; no client to tell");
-            }
+        self.announce(&changed);
+    }
+
+    /// Tells clients which lists changed, once per list for every change within
+    /// [`COALESCE`]: a server that sends a burst of `list_changed`, or several upstreams
+    /// settling together, make one notification per list.
+    fn announce(&self, changed: &[&'static str]) {
+        if changed.is_empty() {
+            return;
         }
+        let schedule = {
+            let mut pending = lock(&self.announcing);
+            let schedule = pending.is_empty();
+            for m in changed {
+                if !pending.contains(m) {
+                    pending.push(m);
+                }
+            }
+            schedule
+        };
+        if !schedule {
+            return; // the flush already scheduled sends these too
+        }
+        let (pending, notifications) = (self.announcing.clone(), self.notifications.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(COALESCE).await;
+            let methods = std::mem::take(&mut *lock(&pending));
+            for m in methods {
+                // An error only means that no client is connected.
+                if notifications.send(Notification::new(m, None)).is_err() {
+                    debug!(method = m, "list changed; no client to tell");
+                }
+            }
+        });
     }
 
     async fn handle(self: &Arc<Self>, ctx: &Context, req: Request) -> Response {
@@ -1054,12 +1088,22 @@ impl Inner {
             m if ListKind::from_method(m).is_some() => {
                 let kind = ListKind::from_method(m).expect("checked by the guard");
                 let p: PaginatedParams = req.parse_params()?;
-                if let Some(c) = p.cursor {
-                    // The hub returns every item in one page, so it never issued a cursor.
-                    return Err(ErrorObject::new(INVALID_PARAMS, format!("invalid cursor {c:?}")));
-                }
+                let start = match &p.cursor {
+                    None => 0,
+                    Some(c) => crate::registry::cursor_offset(kind, c).ok_or_else(|| {
+                        ErrorObject::new(INVALID_PARAMS, format!("invalid cursor {c:?}"))
+                    })?,
+                };
+                let routing = self.routing();
+                let all = &routing.registry.get(kind).items;
+                let size =
+                    if self.settings.page_size == 0 { all.len() } else { self.settings.page_size };
+                let end = start.saturating_add(size).min(all.len());
                 let page = ListPage {
-                    items: self.routing().registry.get(kind).items.clone(),
+                    items: all.get(start..end).unwrap_or_default().to_vec(),
+                    // A list that shrank under a cursor ends early; the client also got
+                    // list_changed and lists again.
+                    next_cursor: (end < all.len()).then(|| crate::registry::cursor(kind, end)),
                     ..ListPage::default()
                 };
                 Ok(raw(&page.to_result(kind)))
@@ -1439,5 +1483,34 @@ fn server_info(u: &Upstream) -> ServerInfo {
         authorization_url: None,
         server_info: st.server_info.clone(),
         config_source: st.entry.config_source.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn list_changes_within_the_window_make_one_notification_per_list() {
+        let env: Arc<dyn EnvSource + Send + Sync> = Arc::new(HashMap::<String, String>::new());
+        let hub = Hub::new(Config::default(), env, Settings::default());
+        let mut rx = hub.subscribe();
+        let (tools, prompts) = (method::TOOLS_LIST_CHANGED, method::PROMPTS_LIST_CHANGED);
+        hub.inner.announce(&[tools]);
+        hub.inner.announce(&[tools, prompts]);
+        hub.inner.announce(&[tools]);
+        tokio::time::sleep(COALESCE * 4).await;
+        let mut sent = Vec::new();
+        while let Ok(n) = rx.try_recv() {
+            sent.push(n.method);
+        }
+        assert_eq!(sent, [tools, prompts]);
+        // A change after the window is a new notification.
+        hub.inner.announce(&[tools]);
+        tokio::time::sleep(COALESCE * 4).await;
+        assert_eq!(rx.try_recv().map(|n| n.method).ok().as_deref(), Some(tools));
+        assert!(rx.try_recv().is_err());
     }
 }

@@ -255,6 +255,27 @@ impl Registry {
     }
 }
 
+/// The hub's own cursor for a list of `kind` continuing at `offset`: opaque to clients (hex of
+/// `<kind method>#<offset>`), checked when it comes back.
+pub(crate) fn cursor(kind: ListKind, offset: usize) -> String {
+    format!("{}#{offset}", kind.method()).bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The offset a [`cursor`] of `kind` stands for; `None` for anything else (another list's
+/// cursor, a forged one).
+pub(crate) fn cursor_offset(kind: ListKind, cursor: &str) -> Option<usize> {
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 128 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2)?, 16).ok())
+        .collect();
+    let text = String::from_utf8(bytes?).ok()?;
+    let (method, offset) = text.split_once('#')?;
+    (method == kind.method()).then(|| offset.parse().ok()).flatten()
+}
+
 /// `name` if it is a valid MCP tool name (1 to 128 characters of `[A-Za-z0-9_.-]`), else a
 /// valid one made from it: other characters become `_`, and a name too long is cut and ends in
 /// `_<n>`, the smallest number that makes it unique (`taken`).

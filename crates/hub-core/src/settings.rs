@@ -19,6 +19,8 @@ pub struct Settings {
     pub request_max_total: Duration,
     /// Timeout for each list request while syncing an upstream's capabilities.
     pub list_timeout: Duration,
+    /// Most items in one page of a list on `/mcp`; `0`: everything in one page.
+    pub page_size: usize,
     /// Name and version the hub gives as `clientInfo` upstream and `serverInfo` downstream.
     pub implementation_name: String,
     /// Our own version.
@@ -122,6 +124,7 @@ impl Default for Settings {
             connect_timeout: Duration::from_secs(300),
             request_timeout: Duration::from_secs(300),
             request_max_total: Duration::from_secs(3600),
+            page_size: 0,
             list_timeout: Duration::from_secs(60),
             implementation_name: "mcp-hub".to_owned(),
             implementation_version: env!("CARGO_PKG_VERSION").to_owned(),

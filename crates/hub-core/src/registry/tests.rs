@@ -184,3 +184,14 @@ fn tool_names_are_kept_within_mcps_rules() {
     assert_eq!(reg.lookup(ListKind::Tools, &names[0]).unwrap().original, "x".repeat(200));
     assert_eq!(reg.lookup(ListKind::Tools, "s__a_b").unwrap().original, "a b");
 }
+
+#[test]
+fn cursors_are_opaque_and_checked() {
+    let c = cursor(ListKind::Tools, 50);
+    assert!(c.chars().all(|ch| ch.is_ascii_hexdigit()), "{c}");
+    assert_eq!(cursor_offset(ListKind::Tools, &c), Some(50));
+    assert_eq!(cursor_offset(ListKind::Prompts, &c), None, "another list's cursor");
+    for forged in ["", "zz", "abc", "746f6f6c73", &"ab".repeat(100)] {
+        assert_eq!(cursor_offset(ListKind::Tools, forged), None, "{forged}");
+    }
+}
