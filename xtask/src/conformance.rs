@@ -8,12 +8,15 @@
 //!   suite counts a WARNING as a failure too; the per-check JSON and the client's stderr are under
 //!   `target/conformance/results/<scenario>-<time>/`.
 //! - **Server scenarios** (`server --suite all`, 32 scenarios) against `mcp-conformance-fixture`
-//!   (`tests/src/fixture/`, the server the scenarios' fixed names expect), in three runs
+//!   (`tests/src/fixture/`, the server the scenarios' fixed names expect), in four runs
 //!   ([`server::RUNS`]): `fixture-direct`, the fixture alone over streamable HTTP (the
 //!   calibration: a failure here is the fixture's or the facade's, not the routing's);
 //!   `hub-stdio`, the hub (`mcp-hub-it`, the real `mcp-hub` CLI) fronting the fixture as a stdio
 //!   upstream; `hub-http`, the hub fronting the fixture as a streamable-HTTP upstream on its own
-//!   port. Both hub runs use `"prefix": "never"`, so the suite sees the fixture's own names. The
+//!   port. Both hub runs use `"prefix": "never"`, so the suite sees the fixture's own names;
+//!   `hub-everything`, the hub with its default prefixes fronting the pinned `server-everything`
+//!   over stdio, for the scenarios that need no fixture names (its expected failures are the
+//!   fixture-name scenarios, each with its reason). The
 //!   configs are generated at run time (`target/conformance/<run>.json`, absolute paths), each
 //!   process's output goes to `target/conformance/logs/<run>-<process>.log`, the suite's to
 //!   `target/conformance/results-<run>/suite.log` next to its per-check JSON. Each run passes

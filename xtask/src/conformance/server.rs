@@ -25,6 +25,10 @@ enum Setup {
     HubStdio,
     /// The hub, fronting the fixture as a streamable-HTTP upstream (`"url"`) on its own port.
     HubHttp,
+    /// The hub with its default `<id>__<name>` prefixes, fronting the reference
+    /// `server-everything` (the pinned peer, over stdio): the scenarios that need no fixture
+    /// names (initialize, ping, logging, lists, subscriptions, DNS rebinding, SSE streams).
+    HubEverything,
 }
 
 /// One server run: its name (results under `target/conformance/results-<name>`, expected
@@ -36,7 +40,7 @@ pub(crate) struct Run {
 }
 
 /// The server runs, in order.
-pub(crate) const RUNS: [Run; 3] = [
+pub(crate) const RUNS: [Run; 4] = [
     Run {
         name: "fixture-direct",
         what: "the fixture alone over streamable HTTP (calibration)",
@@ -51,6 +55,12 @@ pub(crate) const RUNS: [Run; 3] = [
         name: "hub-http",
         what: "the hub in front of the fixture as a streamable-HTTP upstream, \"prefix\": \"never\"",
         setup: Setup::HubHttp,
+    },
+    Run {
+        name: "hub-everything",
+        what: "the hub with prefixes in front of server-everything (stdio): the scenarios that \
+               need no fixture names",
+        setup: Setup::HubEverything,
     },
 ];
 
@@ -97,23 +107,31 @@ pub(crate) fn server_run(root: &Path, suite: &Suite, run: &Run) -> anyhow::Resul
             wait_ready(port, false, &mut procs)?;
             port
         }
-        Setup::HubStdio | Setup::HubHttp => {
-            let upstream = if run.setup == Setup::HubStdio {
-                json!({"command": path_str(&fixture)?, "prefix": "never"})
+        Setup::HubStdio | Setup::HubHttp | Setup::HubEverything => {
+            let (name, upstream) = if run.setup == Setup::HubEverything {
+                let peers = crate::peers::ensure(root)?;
+                let everything = peers.join(
+                    "npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+                );
+                let args = json!([path_str(&everything)?, "stdio"]);
+                ("everything", json!({"command": path_str(&suite.node)?, "args": args}))
+            } else if run.setup == Setup::HubStdio {
+                ("conf", json!({"command": path_str(&fixture)?, "prefix": "never"}))
             } else {
                 let port = free_port()?;
                 let mut cmd = Command::new(&fixture);
                 cmd.args(["--port", &port.to_string()]);
                 procs.push(Proc::start("fixture", &mut cmd, &log("fixture"))?);
                 wait_ready(port, false, &mut procs)?;
-                json!({
+                let upstream = json!({
                     "url": format!("http://127.0.0.1:{port}/mcp"),
                     "type": "streamable-http",
                     "prefix": "never",
-                })
+                });
+                ("conf", upstream)
             };
             let config = dir.join(format!("{}.json", run.name));
-            let text = serde_json::to_string_pretty(&json!({"mcpServers": {"conf": upstream}}))?;
+            let text = serde_json::to_string_pretty(&json!({"mcpServers": {name: upstream}}))?;
             std::fs::write(&config, text + "\n")
                 .with_context(|| format!("cannot write {}", config.display()))?;
             let port = free_port()?;
