@@ -88,6 +88,9 @@ struct Inner {
     in_flight: Mutex<HashMap<(Arc<str>, Id), tokio::sync::oneshot::Sender<()>>>,
     /// The client sessions: their way back, capabilities, log levels, subscriptions.
     sessions: Sessions,
+    /// Server requests being relayed to a client, by server name and the server's request id
+    /// (the server may cancel them).
+    relays: Mutex<HashMap<(String, Id), futures_util::future::AbortHandle>>,
     /// `list_changed` methods waiting to be sent (see [`Inner::announce`]).
     announcing: Arc<Mutex<Vec<&'static str>>>,
     notifications: broadcast::Sender<Notification>,
@@ -354,6 +357,7 @@ impl Hub {
                 in_flight: Mutex::default(),
                 sessions: Sessions::default(),
                 announcing: Arc::default(),
+                relays: Mutex::default(),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -848,11 +852,8 @@ impl Inner {
             tokio::select! {
                 msg = incoming.recv() => match msg {
                     Some(hub_protocol::Message::Notification(n)) => self.on_notification(&u, generation, &peer, n).await,
-                    Some(hub_protocol::Message::Request(r)) => {
-                        // No call claims it (see `relay`): the only client able to answer, if any.
-                        let (inner, peer, name) = (self.clone(), peer.clone(), u.name.clone());
-                        tokio::spawn(async move { inner.relay_request(&name, &peer, None, r).await });
-                    }
+                    // No call claims it (see `relay`): the only client able to answer, if any.
+                    Some(hub_protocol::Message::Request(r)) => self.spawn_relay(&u.name, &peer, None, r),
                     Some(hub_protocol::Message::Response(_)) => {}
                     None => break,
                 },

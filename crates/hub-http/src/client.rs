@@ -157,19 +157,43 @@ impl SessionHandle {
             lock(&self.inner.pending).remove(&id);
             return Err(ClientError::Undeliverable);
         }
-        match tokio::time::timeout(timeout, rx).await {
+        // Dropped before the answer (the caller gave up, or the server that asked cancelled):
+        // the client is told to stop, and the entry goes.
+        let mut waiting = Waiting { handle: self, id, send, reason: Some("cancelled") };
+        let answer = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => {
-                lock(&self.inner.pending).remove(&id);
-                let params = serde_json::json!({"requestId": id, "reason": "timeout"});
-                let cancel = Notification {
-                    method: method::CANCELLED.to_owned(),
-                    params: Some(serde_json::value::to_raw_value(&params).expect("valid JSON")),
-                };
-                send(&Message::Notification(cancel));
-                Err(ClientError::Timeout(timeout))
+                waiting.reason = Some("timeout");
+                drop(waiting);
+                return Err(ClientError::Timeout(timeout));
             }
+        };
+        waiting.reason = None;
+        answer
+    }
+}
+
+/// A request to the client still waiting for its answer; see [`SessionHandle::request`].
+struct Waiting<'a> {
+    handle: &'a SessionHandle,
+    id: i64,
+    send: &'a (dyn Fn(&Message) -> bool + Sync),
+    /// Why it ends unanswered, if it does: sent to the client in `notifications/cancelled`.
+    reason: Option<&'static str>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let Some(reason) = self.reason else { return };
+        let was_waiting = lock(&self.handle.inner.pending).remove(&self.id).is_some();
+        if was_waiting && !self.handle.is_closed() {
+            let params = serde_json::json!({"requestId": self.id, "reason": reason});
+            let cancel = Notification {
+                method: method::CANCELLED.to_owned(),
+                params: Some(serde_json::value::to_raw_value(&params).expect("valid JSON")),
+            };
+            (self.send)(&Message::Notification(cancel));
         }
     }
 }

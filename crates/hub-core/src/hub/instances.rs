@@ -118,13 +118,7 @@ impl Inner {
     ) {
         while let Some(message) = incoming.recv().await {
             match message {
-                Message::Request(r) => {
-                    let (inner, peer, own, name) =
-                        (self.clone(), peer.clone(), own.clone(), u.name.clone());
-                    tokio::spawn(
-                        async move { inner.relay_request(&name, &peer, Some(own), r).await },
-                    );
-                }
+                Message::Request(r) => self.spawn_relay(&u.name, peer, Some(own.clone()), r),
                 Message::Notification(n) => self.instance_notification(u, own, n),
                 Message::Response(_) => {}
             }

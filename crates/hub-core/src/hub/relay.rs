@@ -14,7 +14,7 @@ use hub_http::{ClientError, Context};
 use hub_protocol::{
     ErrorObject, Id, Message, Notification, Request, Response,
     jsonrpc::{INTERNAL_ERROR, METHOD_NOT_FOUND},
-    mcp::{ProgressParams, method},
+    mcp::{CancelledParams, ProgressParams, method},
 };
 use hub_transport::Peer;
 use serde_json::{Value, json};
@@ -66,11 +66,7 @@ impl Inner {
                 let (inner, u, peer) = (self.clone(), u.clone(), peer.clone());
                 tokio::spawn(async move { inner.on_notification(&u, generation, &peer, n).await });
             }
-            Message::Request(r) => {
-                let inner = self.clone();
-                let (peer, ctx, name) = (peer.clone(), ctx.clone(), u.name.clone());
-                tokio::spawn(async move { inner.relay_request(&name, &peer, Some(ctx), r).await });
-            }
+            Message::Request(r) => self.spawn_relay(&u.name, peer, Some(ctx.clone()), r),
             Message::Response(_) => {}
         }
     }
@@ -86,6 +82,7 @@ impl Inner {
                 }
             }
             method::RESOURCES_UPDATED => self.resource_updated(u, n),
+            method::CANCELLED => self.cancel_relay(&u.name, n),
             method::PROGRESS => debug!(server = %u.name, "progress for no call in flight"),
             other => debug!(server = %u.name, method = other, "server notification ignored"),
         }
@@ -112,9 +109,39 @@ impl Inner {
         }
     }
 
+    /// Relays a server's request (see [`Inner::relay_request`]) in a task the server can cancel
+    /// with `notifications/cancelled`, which then cancels it at the client too.
+    pub(super) fn spawn_relay(
+        self: &Arc<Self>,
+        server: &str,
+        peer: &Peer,
+        ctx: Option<Context>,
+        request: Request,
+    ) {
+        let key = (server.to_owned(), request.id.clone());
+        let (relay, handle) = futures_util::future::abortable({
+            let (inner, peer, key) = (self.clone(), peer.clone(), key.clone());
+            async move {
+                inner.relay_request(&key.0, &peer, ctx, request).await;
+                lock(&inner.relays).remove(&key);
+            }
+        });
+        lock(&self.relays).insert(key, handle);
+        tokio::spawn(relay);
+    }
+
+    /// The server cancelled a request it sent: stop relaying it (the client is told).
+    pub(super) fn cancel_relay(&self, server: &str, n: &Notification) {
+        let Ok(p) = n.parse_params::<CancelledParams>() else { return };
+        if let Some(handle) = lock(&self.relays).remove(&(server.to_owned(), p.request_id)) {
+            debug!(server, "the server cancelled its request to the client");
+            handle.abort();
+        }
+    }
+
     /// A server's request to the client: to `ctx`'s session when a call claims it, else to the
     /// only session whose client can answer it; the answer (or why there is none) goes back.
-    pub(super) async fn relay_request(
+    async fn relay_request(
         &self,
         server: &str,
         peer: &Peer,

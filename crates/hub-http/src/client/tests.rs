@@ -141,3 +141,17 @@ async fn a_detached_context_delivers_nothing() {
         Err(ClientError::Undeliverable)
     ));
 }
+
+#[tokio::test]
+async fn a_request_given_up_by_its_caller_is_cancelled_at_the_client() {
+    let sink = Arc::new(Recorder::default());
+    let handle = SessionHandle::new(Arc::from("s1"), sink.clone());
+    let h = handle.clone();
+    let waiter = tokio::spawn(async move { h.request("elicitation/create", None, LONG).await });
+    let id = sink.wait_for(1).await[0]["id"].as_i64().unwrap();
+    waiter.abort();
+    let sent = sink.wait_for(2).await;
+    assert_eq!(sent[1]["method"], "notifications/cancelled");
+    assert_eq!(sent[1]["params"], json!({"requestId": id, "reason": "cancelled"}));
+    assert!(!handle.complete(answer(id, &json!({}))), "nothing waits for a late answer");
+}
