@@ -91,6 +91,9 @@ struct Inner {
     /// Server requests being relayed to a client, by server name and the server's request id
     /// (the server may cancel them).
     relays: Mutex<HashMap<(String, Id), futures_util::future::AbortHandle>>,
+    /// The log level last sent to the upstreams; held while sending (see
+    /// [`Inner::sync_log_levels`]).
+    log_sync: tokio::sync::Mutex<Option<LogLevel>>,
     /// `list_changed` methods waiting to be sent (see [`Inner::announce`]).
     announcing: Arc<Mutex<Vec<&'static str>>>,
     notifications: broadcast::Sender<Notification>,
@@ -358,6 +361,7 @@ impl Hub {
                 sessions: Sessions::default(),
                 announcing: Arc::default(),
                 relays: Mutex::default(),
+                log_sync: tokio::sync::Mutex::default(),
                 notifications,
                 state: Mutex::new(State::Starting),
             }),
@@ -525,6 +529,8 @@ impl Backend for Hub {
             self.inner.unsubscribe_upstream(&server, uri);
         }
         self.inner.end_instances(&session.id);
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.sync_log_levels().await });
     }
 
     fn status(&self) -> HubStatus {
@@ -1083,6 +1089,9 @@ impl Inner {
                     ctx.handle().clone(),
                     p.capabilities.clone(),
                 );
+                // A client that asks for no level gets everything: upstreams may need to say more.
+                let inner = self.clone();
+                tokio::spawn(async move { inner.sync_log_levels().await });
                 Ok(raw(&self.initialize_result(&p)))
             }
             method::PING => Ok(raw(&json!({}))),
@@ -1182,8 +1191,8 @@ impl Inner {
                 let level = LogLevel::parse(&p.level).ok_or_else(|| {
                     ErrorObject::new(INVALID_PARAMS, format!("unknown log level {:?}", p.level))
                 })?;
-                let upstream = self.sessions.set_log_level(&ctx.session().id, level);
-                self.propagate_log_level(upstream);
+                self.sessions.set_log_level(&ctx.session().id, level);
+                self.sync_log_levels().await;
                 Ok(raw(&json!({})))
             }
             method::COMPLETION_COMPLETE => self.complete(ctx, req).await,
@@ -1249,7 +1258,8 @@ impl Inner {
     /// the resource subscriptions.
     fn resume_client_state(self: &Arc<Self>, u: &Arc<Upstream>) {
         if let Some(level) = self.sessions.log_level() {
-            self.set_upstream_log_level(u, level);
+            let (inner, u) = (self.clone(), u.clone());
+            tokio::spawn(async move { inner.set_upstream_log_level(&u, level).await });
         }
         let uris = self.sessions.subscribed_on(&u.name);
         let Some(peer) = lock(&u.state).peer.clone().filter(|_| !uris.is_empty()) else { return };

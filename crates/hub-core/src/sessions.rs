@@ -147,18 +147,22 @@ impl Sessions {
         lock(&self.sessions).get(session).cloned()
     }
 
-    /// Records a session's log level; returns the most verbose level any session asked for.
-    pub(crate) fn set_log_level(&self, session: &str, level: LogLevel) -> LogLevel {
-        let mut sessions = lock(&self.sessions);
-        if let Some(c) = sessions.get_mut(session) {
+    /// Records a session's log level.
+    pub(crate) fn set_log_level(&self, session: &str, level: LogLevel) {
+        if let Some(c) = lock(&self.sessions).get_mut(session) {
             c.log_level = Some(level);
         }
-        sessions.values().filter_map(|c| c.log_level).min().unwrap_or(level)
     }
 
-    /// The most verbose level any session asked for, if any did.
+    /// The level upstreams must send at so that every session gets what it wants (the hub
+    /// filters per session): the most verbose any session asked for, and `debug` while a
+    /// session that asked for nothing (which gets everything) shares the hub with one that
+    /// did. `None` while no session asked: the servers keep their own default.
     pub(crate) fn log_level(&self) -> Option<LogLevel> {
-        lock(&self.sessions).values().filter_map(|c| c.log_level).min()
+        let sessions = lock(&self.sessions);
+        let asked = sessions.values().filter_map(|c| c.log_level).min()?;
+        let everything = sessions.values().any(|c| c.log_level.is_none());
+        Some(if everything { LogLevel::Debug } else { asked })
     }
 
     /// The sessions that asked for log messages (`logging/setLevel`) at `level` or below: where

@@ -74,6 +74,11 @@ impl Inner {
     /// A notification no call claims.
     pub(super) fn unrelated_notification(&self, u: &Upstream, n: &Notification) {
         match n.method.as_str() {
+            method::LOG_MESSAGE if self.may_belong_to_a_call(u) => {
+                // Over stdio or legacy SSE with several calls in flight the transport cannot tell
+                // whose it is: dropped rather than shown to sessions that did not cause it.
+                debug!(server = %u.name, "log message of one of several calls in flight dropped");
+            }
             method::LOG_MESSAGE => {
                 let listeners = self.sessions.log_listeners(level_of(n));
                 debug!(server = %u.name, listeners = listeners.len(), "server log message");
@@ -86,6 +91,15 @@ impl Inner {
             method::PROGRESS => debug!(server = %u.name, "progress for no call in flight"),
             other => debug!(server = %u.name, method = other, "server notification ignored"),
         }
+    }
+
+    /// Whether a message `u` sent on its own could have been caused by one of its calls in
+    /// flight: the transport relates what it can (see `CallOptions::related`), so this is the
+    /// case of stdio and legacy SSE with more than one call at once. Streamable HTTP says where
+    /// a message belongs (a request's answer stream, or the unrelated GET stream).
+    fn may_belong_to_a_call(&self, u: &Upstream) -> bool {
+        let st = lock(&u.state);
+        st.in_flight > 0 && st.transport != Some("streamable-http")
     }
 
     /// `notifications/resources/updated`: to each subscriber, with the URI it subscribed with.
@@ -195,8 +209,10 @@ impl Inner {
                     return Err(ErrorObject::new(
                         INTERNAL_ERROR,
                         format!(
-                            "{n} clients of the hub support {key} and no call in flight tells \
-                             which one this request is for; send it while handling a call"
+                            "{n} clients of the hub support {key}, and this request cannot be \
+                             matched to one of the server's calls in flight (over stdio or \
+                             legacy SSE, with several calls at once); give the server \
+                             \"sharing\": \"per-session\", or serve it over streamable HTTP"
                         ),
                     ));
                 }
@@ -211,15 +227,24 @@ impl Inner {
         }
     }
 
-    /// `logging/setLevel` to every connected upstream that offers logging (the most verbose
-    /// level any session asked for: each session's own level is applied by the hub).
-    pub(super) fn propagate_log_level(self: &Arc<Self>, level: LogLevel) {
-        for u in self.upstreams().iter() {
-            self.set_upstream_log_level(u, level);
+    /// Brings every connected upstream that offers logging to the level the sessions need
+    /// ([`Sessions::log_level`](crate::sessions::Sessions::log_level)), and returns once they
+    /// answered. One sync at a time, each computing the level when it sends it, so concurrent
+    /// `logging/setLevel`s leave the upstreams at the level of the last state, never an older one.
+    pub(super) async fn sync_log_levels(self: &Arc<Self>) {
+        let mut synced = self.log_sync.lock().await;
+        let Some(level) = self.sessions.log_level() else { return };
+        if *synced == Some(level) {
+            return; // upstreams that connected since got it from `resume_client_state`
         }
+        *synced = Some(level);
+        let upstreams = self.upstreams();
+        let sets = upstreams.iter().map(|u| self.set_upstream_log_level(u, level));
+        futures_util::future::join_all(sets).await;
     }
 
-    pub(super) fn set_upstream_log_level(self: &Arc<Self>, u: &Upstream, level: LogLevel) {
+    /// Sends `logging/setLevel` to one upstream if it offers logging and is connected.
+    pub(super) async fn set_upstream_log_level(&self, u: &Upstream, level: LogLevel) {
         let peer = {
             let st = lock(&u.state);
             if !st.capabilities.contains_key("logging") {
@@ -228,12 +253,10 @@ impl Inner {
             st.peer.clone()
         };
         let Some(peer) = peer else { return };
-        let (name, timeout) = (u.name.clone(), self.settings.list_timeout);
         let params = serde_json::value::to_raw_value(&json!({"level": level.as_str()})).ok();
-        tokio::spawn(async move {
-            if let Err(error) = peer.request(method::LOGGING_SET_LEVEL, params, timeout).await {
-                warn!(server = %name, %error, "could not set the server's log level");
-            }
-        });
+        let timeout = self.settings.list_timeout;
+        if let Err(error) = peer.request(method::LOGGING_SET_LEVEL, params, timeout).await {
+            warn!(server = %u.name, %error, "could not set the server's log level");
+        }
     }
 }

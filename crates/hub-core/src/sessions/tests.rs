@@ -33,10 +33,12 @@ fn log_levels_order_and_the_most_verbose_request_wins_upstream() {
     let s = Sessions::default();
     add(&s, "a", json!({}));
     add(&s, "b", json!({}));
-    assert_eq!(s.log_level(), None);
+    assert_eq!(s.log_level(), None, "nobody asked: the servers keep their default");
     assert!(s.log_listeners(Some(LogLevel::Error)).is_empty(), "nobody asked for logs");
-    assert_eq!(s.set_log_level("a", LogLevel::Error), LogLevel::Error);
-    assert_eq!(s.set_log_level("b", LogLevel::Info), LogLevel::Info);
+    s.set_log_level("a", LogLevel::Error);
+    assert_eq!(s.log_level(), Some(LogLevel::Debug), "b asked for nothing, so it gets everything");
+    s.set_log_level("b", LogLevel::Info);
+    assert_eq!(s.log_level(), Some(LogLevel::Info), "the most verbose level asked for");
     assert_eq!(s.log_listeners(Some(LogLevel::Warning)).len(), 1, "only b wants warnings");
     assert_eq!(s.log_listeners(Some(LogLevel::Error)).len(), 2);
     assert_eq!(s.log_listeners(None).len(), 2, "a message without a known level goes to both");
