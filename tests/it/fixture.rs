@@ -13,8 +13,8 @@ use crate::support::bounded;
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-conformance-fixture");
 
-/// The tools the suite's server scenarios call.
-const TOOLS: [&str; 14] = [
+/// The tools the suite's server scenarios call, then the two of the hub's own tests.
+const TOOLS: [&str; 16] = [
     "test_simple_text",
     "test_image_content",
     "test_audio_content",
@@ -29,6 +29,8 @@ const TOOLS: [&str; 14] = [
     "test_elicitation_sep1330_enums",
     "json_schema_2020_12_tool",
     "test_reconnection",
+    "test_roots",
+    "test_update_watched",
 ];
 
 /// How long one message from the fixture may take.

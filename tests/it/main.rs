@@ -10,6 +10,7 @@
 mod check;
 mod e2e;
 mod faults;
+mod features;
 mod fixture;
 mod python_sdk;
 mod reload;
