@@ -13,8 +13,8 @@ use anyhow::{Context as _, bail};
 use crate::run;
 
 /// The targets in `fuzz/fuzz_targets/`, in the order they run.
-const TARGETS: [&str; 5] =
-    ["jsonrpc_decode", "stdio_framing", "typed_views", "config_resolve", "sse_decode"];
+const TARGETS: [&str; 6] =
+    ["jsonrpc_decode", "stdio_framing", "typed_views", "config_resolve", "sse_decode", "mcp_http"];
 
 /// The cargo-fuzz version known to work here (0.13.x, on stable with `RUSTC_BOOTSTRAP=1`).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
