@@ -431,7 +431,9 @@ async fn lists_are_paged_with_the_hubs_own_cursors_when_a_page_size_is_set() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), names_seen.len(), "no tool twice: {names_seen:?}");
-    assert!(names_seen.contains(&"a__echo".to_owned()) && names_seen.contains(&"b__echo".to_owned()));
+    assert!(
+        names_seen.contains(&"a__echo".to_owned()) && names_seen.contains(&"b__echo".to_owned())
+    );
     assert!(names_seen.len() > 4, "every page was followed: {names_seen:?}");
     // A cursor of another list, or a made-up one, is refused.
     let tools_cursor = s.ok("tools/list", json!({})).await["nextCursor"].clone();

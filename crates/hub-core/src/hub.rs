@@ -460,12 +460,7 @@ impl Hub {
 
     /// Answers one MCP request as the hub's `/mcp` endpoint would, without a session.
     pub async fn handle(&self, request: Request) -> Response {
-        let nobody = SessionInfo {
-            id: Arc::from(""),
-            transport: Transport::StreamableHttp,
-            protocol_version: ProtocolVersion::LATEST,
-        };
-        self.inner.handle(&Context::detached(nobody), request).await
+        self.inner.handle(&no_session(), request).await
     }
 }
 
@@ -559,6 +554,16 @@ impl Drop for InFlight<'_> {
 }
 
 // === impl Inner ===
+
+/// The context of a call made without a client session (`Hub::handle`, the REST API): nothing
+/// can be sent back, and the shared connection of a `per-session` server serves it.
+fn no_session() -> Context {
+    Context::detached(SessionInfo {
+        id: Arc::from(""),
+        transport: Transport::StreamableHttp,
+        protocol_version: ProtocolVersion::LATEST,
+    })
+}
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these short, non-awaiting locks leaves consistent data.

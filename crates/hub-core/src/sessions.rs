@@ -10,40 +10,7 @@ use std::{
 
 use hub_http::{SessionHandle, SessionInfo};
 use hub_protocol::mcp::Extra;
-
-/// MCP's log levels (RFC 5424 severities), least severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum LogLevel {
-    Debug,
-    Info,
-    Notice,
-    Warning,
-    Error,
-    Critical,
-    Alert,
-    Emergency,
-}
-
-impl LogLevel {
-    const ALL: [(LogLevel, &'static str); 8] = [
-        (LogLevel::Debug, "debug"),
-        (LogLevel::Info, "info"),
-        (LogLevel::Notice, "notice"),
-        (LogLevel::Warning, "warning"),
-        (LogLevel::Error, "error"),
-        (LogLevel::Critical, "critical"),
-        (LogLevel::Alert, "alert"),
-        (LogLevel::Emergency, "emergency"),
-    ];
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(_, name)| *name == s).map(|(level, _)| *level)
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(level, _)| *level == self).map_or("debug", |(_, name)| name)
-    }
-}
+pub(crate) use hub_protocol::mcp::LogLevel;
 
 /// A capability a client may declare, which the hub needs before relaying a server's request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -96,7 +96,7 @@ impl Scenario {
 
 /// Reads the invocation, runs the session on a current-thread runtime, reports the outcome.
 pub(crate) fn main() -> ExitCode {
-    init_tracing();
+    hub_integration::init_stderr_tracing(DEFAULT_LOG, "mcp-conformance-client");
     let Some(url) = std::env::args().skip(1).last() else {
         eprintln!("usage: {SCENARIO_ENV}=<scenario> mcp-conformance-client <server-url>");
         return ExitCode::from(2);
@@ -127,20 +127,6 @@ pub(crate) fn main() -> ExitCode {
             eprintln!("conformance client: scenario {name} FAILED: {error:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// hub-transport logs through `tracing`; without a subscriber its view of the session is lost.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
-    let installed = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
-    if let Err(error) = installed {
-        eprintln!("conformance client: no transport log: {error}");
     }
 }
 

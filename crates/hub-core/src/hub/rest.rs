@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use hub_http::{ApiError, CallTarget, Context, ServerCall, SessionInfo, StatusCode, Transport};
+use hub_http::{ApiError, CallTarget, ServerCall, StatusCode};
 use hub_protocol::{
-    ProtocolVersion, RawValue,
+    RawValue,
     mcp::{CallToolParams, Extra, GetPromptParams, ListKind, ReadResourceParams, method},
 };
 use serde_json::{Value, json};
@@ -27,13 +27,24 @@ impl Inner {
                 format!("server '{}' not found", call.server),
             ));
         };
-        let names = |kind: ListKind| -> Vec<String> {
-            let st = lock(&u.state);
-            st.lists
+        // mcp-hub checks tools and prompts against the server's lists, not resources.
+        let listed = |kind: ListKind, name: &str| -> Result<(), ApiError> {
+            let available: Vec<String> = lock(&u.state)
+                .lists
                 .get(kind)
                 .iter()
                 .filter_map(|i| i.get(kind.item_key()).and_then(Value::as_str).map(str::to_owned))
-                .collect()
+                .collect();
+            if available.iter().any(|n| n == name) {
+                return Ok(());
+            }
+            let (noun, code, key) = match kind {
+                ListKind::Prompts => ("prompt", "PROMPT_NOT_FOUND", "availablePrompts"),
+                _ => ("tool", "TOOL_NOT_FOUND", "availableTools"),
+            };
+            let message = format!("{noun} '{name}' not found on server '{}'", u.name);
+            Err(ApiError::new(StatusCode::NOT_FOUND, code, message)
+                .with_data(json!({"server": u.name, key: available})))
         };
         {
             let st = lock(&u.state);
@@ -55,23 +66,11 @@ impl Inner {
         } else {
             timeout
         };
-        let nobody = Context::detached(SessionInfo {
-            id: Arc::from(""),
-            transport: Transport::StreamableHttp,
-            protocol_version: ProtocolVersion::LATEST,
-        });
+        let nobody = super::no_session();
         let timing = (timeout, max_total);
         let (outcome, what) = match call.target {
             CallTarget::Tool { name, arguments } => {
-                let available = names(ListKind::Tools);
-                if !available.contains(&name) {
-                    return Err(ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "TOOL_NOT_FOUND",
-                        format!("tool '{name}' not found on server '{}'", u.name),
-                    )
-                    .with_data(json!({"server": u.name, "availableTools": available})));
-                }
+                listed(ListKind::Tools, &name)?;
                 let p = CallToolParams { name, arguments: Some(arguments), extra: Extra::new() };
                 (
                     self.forward_timed(&u, method::TOOLS_CALL, &p, &nobody, None, timing).await,
@@ -85,15 +84,7 @@ impl Inner {
                 (outcome, "RESOURCE")
             }
             CallTarget::Prompt { name, arguments } => {
-                let available = names(ListKind::Prompts);
-                if !available.contains(&name) {
-                    return Err(ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "PROMPT_NOT_FOUND",
-                        format!("prompt '{name}' not found on server '{}'", u.name),
-                    )
-                    .with_data(json!({"server": u.name, "availablePrompts": available})));
-                }
+                listed(ListKind::Prompts, &name)?;
                 let p = GetPromptParams { name, arguments: Some(arguments), extra: Extra::new() };
                 (
                     self.forward_timed(&u, method::PROMPTS_GET, &p, &nobody, None, timing).await,
