@@ -834,3 +834,74 @@ async fn legacy_sse_client_gets_progress_logs_and_sampling() {
     })
     .await;
 }
+
+// 8. Cancellation of a server's request to the client.
+
+/// The SSE events of a POST's answer, as JSON messages, once the answer is complete.
+async fn sse_messages(response: reqwest::Response) -> Vec<Value> {
+    let text = response.text().await.unwrap();
+    text.split("\n\n")
+        .filter_map(|event| {
+            let data: Vec<&str> =
+                event.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+            (!data.is_empty() && !data.concat().is_empty())
+                .then(|| serde_json::from_str(&data.concat()).unwrap())
+        })
+        .collect()
+}
+
+/// No Python here: a raw session shows the wire. The fixture stops waiting for the sampling
+/// answer after 300 ms and cancels its request; the hub cancels its own request to the client,
+/// with the id the client saw, and the call ends.
+#[tokio::test]
+async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_client() {
+    bounded(async {
+        let hub =
+            Hub::start(&json!({"mcpServers": {"fx": stdio_fixture(json!({"prefix": "never"}))}}))
+                .await;
+        let http = crate::support::http_client();
+        let url = hub.url("/mcp");
+        let init = http
+            .post(&url)
+            .header("accept", crate::support::ACCEPT)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
+                "clientInfo": {"name": "raw", "version": "0"}}}))
+            .send()
+            .await
+            .unwrap();
+        let session = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        let post = |body: Value| {
+            http.post(&url)
+                .header("accept", crate::support::ACCEPT)
+                .header("mcp-session-id", &session)
+                .header("mcp-protocol-version", "2025-11-25")
+                .json(&body)
+                .send()
+        };
+        post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+        let answer = post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "test_sampling", "arguments": {"prompt": "never answered", "timeoutMs": 300}}}))
+        .await
+        .unwrap();
+        let messages = sse_messages(answer).await;
+        let methods: Vec<&str> =
+            messages.iter().map(|m| m["method"].as_str().unwrap_or("(response)")).collect();
+        assert_eq!(
+            methods,
+            ["sampling/createMessage", "notifications/cancelled", "(response)"],
+            "{messages:?}"
+        );
+        assert_eq!(messages[1]["params"]["requestId"], messages[0]["id"], "{messages:?}");
+        assert_eq!(messages[2]["id"], 2);
+        assert_eq!(messages[2]["result"]["isError"], true, "{messages:?}");
+        // A late answer finds nothing waiting and changes nothing.
+        let late = post(json!({"jsonrpc": "2.0", "id": messages[0]["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}}))
+        .await
+        .unwrap();
+        assert_eq!(late.status(), 202);
+        hub.stop().await;
+    })
+    .await;
+}
