@@ -443,3 +443,33 @@ async fn lists_are_paged_with_the_hubs_own_cursors_when_a_page_size_is_set() {
     assert_eq!(v["error"]["code"], -32602, "{v}");
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_drops_its_connection_mid_call_cancels_the_call_upstream() {
+    let hub = Hub::start(&json!({"mcpServers": {"demo": demo(&["--test-tools"])}})).await;
+    let mut s = Session::open(&hub).await;
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                      "params": {"name": "demo__sleep", "arguments": {"ms": 30000}}});
+    // A client that gives up after 300 ms and closes its connection, sending nothing else.
+    let impatient = crate::support::http_client()
+        .post(hub.url("/mcp"))
+        .header("accept", crate::support::ACCEPT)
+        .header("mcp-session-id", &s.id)
+        .header("mcp-protocol-version", "2025-11-25")
+        .timeout(Duration::from_millis(300))
+        .json(&call)
+        .send()
+        .await;
+    assert!(impatient.is_err(), "the call cannot have been answered in 300 ms");
+    let counted = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if s.tool_text("demo__cancellations", json!({})).await.1 == "1" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(counted.is_ok(), "the upstream call outlived its client's connection");
+    hub.stop().await;
+}
