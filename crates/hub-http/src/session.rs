@@ -142,8 +142,22 @@ struct Session {
     info: SessionInfo,
     outlet: Arc<Outlet>,
     handle: SessionHandle,
-    /// Last time a request named this session; idle streamable sessions expire.
+    /// Last time a request named this session or ended; idle streamable sessions expire.
     last_seen: tokio::time::Instant,
+    /// Requests of the session being answered: a session is not idle while it waits.
+    busy: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Marks a session busy while a request of it is answered (see [`Sessions::busy`]).
+#[derive(Debug)]
+pub(crate) struct Busy {
+    busy: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A session taken out of the table: its streams are closed already; whoever took it closes
@@ -182,7 +196,8 @@ impl Sessions {
     pub(crate) fn insert(&self, info: SessionInfo, outlet: Arc<Outlet>, handle: SessionHandle) {
         let id = info.id.clone();
         let last_seen = tokio::time::Instant::now();
-        self.lock().insert(id, Session { info, outlet, handle, last_seen });
+        let busy = Arc::default();
+        self.lock().insert(id, Session { info, outlet, handle, last_seen, busy });
     }
 
     /// The session `id` and its handle, if it is live and uses `transport`.
@@ -197,14 +212,28 @@ impl Sessions {
         Some((s.info.clone(), s.handle.clone()))
     }
 
-    /// Takes out streamable sessions that no request has named for `idle` and that have no open
-    /// GET stream (clients often never send DELETE). Legacy sessions end with their stream.
+    /// Marks session `id` busy until the returned guard is dropped (a request being answered,
+    /// which may take longer than the idle timeout).
+    pub(crate) fn busy(&self, id: &str) -> Option<Busy> {
+        let map = self.lock();
+        let s = map.get(id)?;
+        s.busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Some(Busy { busy: s.busy.clone() })
+    }
+
+    /// Takes out streamable sessions that no request has named for `idle`, that have no open
+    /// GET stream (clients often never send DELETE) and no request being answered. Legacy
+    /// sessions end with their stream.
     pub(crate) fn expire_idle(&self, idle: std::time::Duration) -> Vec<Ended> {
         let now = tokio::time::Instant::now();
         let mut map = self.lock();
         let expired: Vec<Arc<str>> = map
             .iter()
-            .filter(|(_, s)| !s.outlet.is_streaming() && now.duration_since(s.last_seen) >= idle)
+            .filter(|(_, s)| {
+                !s.outlet.is_streaming()
+                    && s.busy.load(std::sync::atomic::Ordering::Acquire) == 0
+                    && now.duration_since(s.last_seen) >= idle
+            })
             .map(|(id, _)| id.clone())
             .collect();
         expired.iter().filter_map(|id| map.remove(id)).map(Ended::from).collect()

@@ -72,8 +72,10 @@ pub(crate) async fn post<B: Backend>(
             tracing::debug!(session = %session.id, method = message.method(), "post /mcp");
             match message {
                 Message::Request(request) => {
+                    let busy = shared.sessions.busy(&session.id);
                     let shared = shared.clone();
                     let work = move |ctx: Context| async move {
+                        let _busy = busy;
                         Final::One(shared.backend.request(ctx, request).await)
                     };
                     respond(accept, accept.allows_sse_answer(), session, handle, work).await
@@ -108,8 +110,10 @@ pub(crate) async fn post<B: Backend>(
             tracing::debug!(session = %session.id, len = items.len(), "post /mcp batch");
             // The requests of a batch share one stream (and one SSE answer).
             let streams = accept.allows_sse_answer() && dispatch::has_requests(&items);
+            let busy = shared.sessions.busy(&session.id);
             let shared = shared.clone();
             let work = move |ctx: Context| async move {
+                let _busy = busy;
                 Final::Batch(dispatch::batch(&*shared.backend, &ctx, items).await)
             };
             respond(accept, streams, session, handle, work).await

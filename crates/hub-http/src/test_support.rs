@@ -109,6 +109,11 @@ impl Backend for TestBackend {
                     "protocolVersion": session.protocol_version.as_str(),
                 }),
             ),
+            "test/sleep" => {
+                let ms = params["ms"].as_u64().unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Response::ok_value(request.id, &json!({ "slept": ms }))
+            }
             "test/notify" => {
                 let delivered = [ctx.notify(log_message(1)), ctx.notify(log_message(2))];
                 Response::ok_value(request.id, &json!({ "delivered": delivered }))

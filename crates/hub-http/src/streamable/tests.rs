@@ -473,3 +473,36 @@ async fn a_request_stream_refuses_messages_once_finished() {
     drop(rx);
     assert!(!sink.send(&Message::Notification(log_message(3))), "the client went away");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_session_waiting_for_an_answer_is_not_idle() {
+    let settings =
+        Settings { session_idle_timeout: Duration::from_secs(60), ..Settings::default() };
+    let (facade, backend, router) = setup_with(settings);
+    let waiting = initialize(&router, "2025-11-25").await;
+    let idle = initialize(&router, "2025-11-25").await;
+    let slow = r#"{"jsonrpc":"2.0","id":1,"method":"test/sleep","params":{"ms":120000}}"#;
+    // Not `post`: its own timeout would fire when the clock jumps.
+    let request = axum::http::Request::post("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &waiting)
+        .body(axum::body::Body::from(slow))
+        .unwrap();
+    let call = tokio::spawn(tower::ServiceExt::oneshot(router.clone(), request));
+    // Let the call reach the backend before the clock moves.
+    while backend.requests.lock().unwrap().iter().all(|(_, r)| r.method != "test/sleep") {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::advance(Duration::from_secs(90)).await;
+    let _third = initialize(&router, "2025-11-25").await;
+    assert_eq!(backend.closed_ids(), vec![idle], "the session with a call in flight stays");
+    tokio::time::advance(Duration::from_secs(40)).await;
+    let reply = call.await.unwrap().unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(reply.into_body(), usize::MAX).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["result"]["slept"], 120_000);
+    assert_eq!(facade.session_count(), 2);
+}
