@@ -9,6 +9,7 @@
 
 mod check;
 mod e2e;
+mod events;
 mod faults;
 mod features;
 mod fixture;

@@ -284,6 +284,11 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// The body of an SSE response, read as text.
+    pub fn of(response: reqwest::Response) -> Stream {
+        Stream { body: Box::pin(response.bytes_stream()), seen: String::new() }
+    }
+
     /// Reads until `needle` has arrived (true) or `timeout` passed / the stream ended (false).
     pub async fn wait_for(&mut self, needle: &str, timeout: Duration) -> bool {
         self.wait_for_count(needle, 1, timeout).await

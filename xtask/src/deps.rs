@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, Option<&[&str]>)] = &[
     ("hub-events", Some(&["hub-protocol"])),
     ("hub-transport", Some(&["hub-protocol"])),
     ("hub-pool", Some(&["hub-protocol", "hub-transport"])),
-    ("hub-http", Some(&["hub-protocol"])),
+    ("hub-http", Some(&["hub-protocol", "hub-events"])),
     (
         "hub-core",
         Some(&[

@@ -13,6 +13,7 @@ use std::{
 };
 
 use hub_config::{Changes, Config, ConfigError, EnvSource, Prefix, ServerKind};
+use hub_events::{EventBus, Subscription};
 use hub_http::{
     ApiError, Backend, Capabilities, Context, Counts, HubStatus, ServerCall, ServerInfo,
     SessionInfo, Transport,
@@ -96,6 +97,8 @@ struct Inner {
     /// The log level last sent to the upstreams; held while sending (see
     /// [`Inner::sync_log_levels`]).
     log_sync: tokio::sync::Mutex<Option<LogLevel>>,
+    /// The live events (`GET /api/events`).
+    events: EventBus,
     /// `list_changed` methods waiting to be sent (see [`Inner::announce`]).
     announcing: Arc<Mutex<Vec<&'static str>>>,
     notifications: broadcast::Sender<Notification>,
@@ -115,6 +118,8 @@ enum Start {
 /// connection it was sent on. Dropped unsettled (the caller went away), it frees a probe.
 struct Call<'a> {
     u: &'a Upstream,
+    /// Where a change of the server's state is published.
+    events: &'a EventBus,
     generation: u64,
     admitted: Admission,
     settled: bool,
@@ -145,8 +150,9 @@ impl Call<'_> {
                 server = %server, status,
                 "circuit breaker closed: the trial call got an answer"
             ),
-            Transition::None => {}
+            Transition::None => return,
         }
+        server_changed(self.events, server);
     }
 }
 
@@ -362,6 +368,7 @@ impl Hub {
                 in_flight: Mutex::default(),
                 sessions: Sessions::default(),
                 announcing: Arc::default(),
+                events: EventBus::new(),
                 relays: Mutex::default(),
                 log_sync: tokio::sync::Mutex::default(),
                 notifications,
@@ -409,8 +416,19 @@ impl Hub {
     /// A config with any problem is refused as a whole and changes nothing: the running servers
     /// are worth more than a half-applied edit. Returns what changed; new connections are made
     /// in the background (their outcome shows in [`Hub::server_status`] and the log).
+    ///
+    /// Published on `/api/events` as mcp-hub does: `config_changed` (with `newConfig` and
+    /// `isSignificant`; without `newConfig` for a refused config), then, when servers change,
+    /// `servers_updating` and `servers_updated` with the changes.
     pub async fn reload(&self, config: Config) -> Result<Changes, Vec<ConfigError>> {
+        let events = &self.inner.events;
         if !config.problems.is_empty() {
+            let error =
+                format!("the config has {} problem(s); nothing changed", config.problems.len());
+            events.subscription(
+                Subscription::ConfigChanged,
+                json!({"isSignificant": false, "error": error}),
+            );
             return Err(config.problems);
         }
         let _guard = self.inner.reconfigure.lock().await;
@@ -418,8 +436,23 @@ impl Hub {
             return Ok(Changes::default());
         }
         let changes = hub_config::diff(&lock(&self.inner.config), &config);
+        let significant = !(changes.added.is_empty()
+            && changes.removed.is_empty()
+            && changes.modified.is_empty());
+        events.subscription(
+            Subscription::ConfigChanged,
+            json!({"newConfig": raw_config(&config), "isSignificant": significant}),
+        );
+        if significant {
+            let changes = changes_json(&changes);
+            events.subscription(Subscription::ServersUpdating, json!({"changes": changes}));
+        }
         self.inner.apply(&config, &changes).await;
         *lock(&self.inner.config) = config;
+        if significant {
+            let changes = changes_json(&changes);
+            events.subscription(Subscription::ServersUpdated, json!({"changes": changes}));
+        }
         Ok(changes)
     }
 
@@ -429,9 +462,12 @@ impl Hub {
     pub async fn restart_server(&self, name: &str) -> bool {
         let _guard = self.inner.reconfigure.lock().await;
         let Some(u) = self.inner.find(name) else { return false };
+        let changes = json!({"changes": {"modified": [name]}});
+        self.inner.events.subscription(Subscription::ServersUpdating, changes.clone());
         let peers = lock(&u.state).disconnect();
         futures_util::future::join_all(peers.iter().map(Peer::shutdown)).await;
         self.inner.rebuild();
+        self.inner.events.subscription(Subscription::ServersUpdated, changes);
         if u.wanted() {
             tokio::spawn(Inner::connect(self.inner.clone(), u, Start::Deliberate));
         }
@@ -534,6 +570,10 @@ impl Backend for Hub {
         self.inner.status()
     }
 
+    fn events(&self) -> Option<&EventBus> {
+        Some(&self.inner.events)
+    }
+
     fn server_call(
         &self,
         call: ServerCall,
@@ -567,6 +607,44 @@ fn no_session() -> Context {
     })
 }
 
+/// The merged config as mcp-hub's `config_changed` shows it: every entry as written, with its
+/// `config_source`, placeholders unresolved.
+fn raw_config(config: &Config) -> Value {
+    let servers: serde_json::Map<String, Value> = config
+        .servers
+        .iter()
+        .map(|s| {
+            let mut entry = s.raw.clone();
+            entry.insert("config_source".to_owned(), Value::String(s.config_source.clone()));
+            (s.name.clone(), Value::Object(entry))
+        })
+        .collect();
+    json!({"mcpServers": servers})
+}
+
+/// mcp-hub's `changes` object: the names, and per modified server what changed.
+fn changes_json(changes: &Changes) -> Value {
+    let modified: Vec<&str> = changes.modified.iter().map(|m| m.name.as_str()).collect();
+    let details: serde_json::Map<String, Value> = changes
+        .modified
+        .iter()
+        .map(|m| (m.name.clone(), json!({"fields": m.fields, "restart": m.restart})))
+        .collect();
+    json!({
+        "added": changes.added,
+        "removed": changes.removed,
+        "modified": modified,
+        "unchanged": changes.unchanged,
+        "details": details,
+    })
+}
+
+/// Publishes that a server's state changed (mcp-hub's `servers_updated` with the server
+/// `modified`, as after its start and stop routes): listeners fetch `/api/servers` again.
+fn server_changed(events: &EventBus, server: &str) {
+    events.subscription(Subscription::ServersUpdated, json!({"changes": {"modified": [server]}}));
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these short, non-awaiting locks leaves consistent data.
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -579,6 +657,7 @@ fn raw(v: &Value) -> Box<RawValue> {
 impl Inner {
     fn set_state(&self, s: State) {
         *lock(&self.state) = s;
+        self.events.hub_state(s.as_str());
     }
 
     fn routing(&self) -> Arc<Routing> {

@@ -98,17 +98,18 @@ pub struct Counts {
 pub(crate) async fn health<B: Backend>(State(shared): State<Arc<Shared<B>>>) -> Response {
     let status = shared.backend.status();
     let c = status.registered;
-    // `activeClients` and `connections` count `/api/events` SSE clients in mcp-hub; the facade has
-    // no `/api/events` route yet, so they are always zero.
+    // `activeClients` and `connections` count `/api/events` listeners, as in mcp-hub (which also
+    // lists each one; the hub keeps only the count).
+    let listeners = shared.listeners.count();
     Json(json!({
         "status": "ok",
         "state": status.state,
         "server_id": "mcp-hub",
         "version": shared.settings.version,
-        "activeClients": 0,
+        "activeClients": listeners,
         "timestamp": wire::timestamp(),
         "servers": status.servers,
-        "connections": { "totalConnections": 0, "connections": [] },
+        "connections": { "totalConnections": listeners, "connections": [] },
         "mcpEndpoint": {
             "activeClients": shared.session_count(),
             "registeredCapabilities": {

@@ -29,6 +29,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Snapshot for `/api/health` and `/api/servers`.
     fn status(&self) -> HubStatus;
 
+    /// The hub's live events, streamed by `GET /api/events`; `None`: the route answers 404.
+    fn events(&self) -> Option<&hub_events::EventBus> {
+        None
+    }
+
     /// A call of the REST API to one server (`POST /api/servers/tools`, `…/resources`,
     /// `…/prompts`): the MCP result, or why there is none. A backend without servers refuses.
     fn server_call(

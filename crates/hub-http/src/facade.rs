@@ -77,6 +77,8 @@ pub(crate) struct Shared<B> {
     pub(crate) sessions: Sessions,
     guard: Arc<Guard>,
     fanout_started: AtomicBool,
+    /// The `/api/events` listeners, and the signal that ends their streams.
+    pub(crate) listeners: crate::events::Listeners,
 }
 
 impl<B> Clone for Facade<B> {
@@ -104,6 +106,7 @@ impl<B: Backend> Facade<B> {
             sessions: Sessions::default(),
             guard,
             fanout_started: AtomicBool::new(false),
+            listeners: crate::events::Listeners::default(),
         };
         Facade { shared: Arc::new(shared) }
     }
@@ -126,6 +129,7 @@ impl<B: Backend> Facade<B> {
             .route("/messages", post(legacy::post::<B>))
             .route("/api/health", get(api::health::<B>))
             .route("/api/servers", get(api::servers::<B>))
+            .route("/api/events", get(crate::events::stream::<B>))
             .route("/api/servers/tools", post(api::call_tool::<B>))
             .route("/api/servers/resources", post(api::read_resource::<B>))
             .route("/api/servers/prompts", post(api::get_prompt::<B>))
@@ -141,9 +145,10 @@ impl<B: Backend> Facade<B> {
         self.shared.session_count()
     }
 
-    /// Ends every SSE stream and forgets every session (calls `backend.session_closed` for
+    /// Ends every SSE stream (`/api/events` ones too) and forgets every session (calls `backend.session_closed` for
     /// each), so a graceful server shutdown is not held open by long-lived streams.
     pub fn close_all(&self) {
+        self.shared.listeners.close();
         for ended in self.shared.sessions.drain() {
             self.shared.ended(&ended, "shutdown");
         }

@@ -11,6 +11,7 @@ mod api;
 mod backend;
 mod client;
 mod dispatch;
+mod events;
 mod facade;
 mod guard;
 mod legacy;

@@ -49,6 +49,8 @@ pub(crate) struct TestBackend {
     pub(crate) asked: Mutex<Vec<Result<Value, String>>>,
     /// The context of the last `test/keep`.
     pub(crate) kept: Mutex<Option<Context>>,
+    /// What `/api/events` streams.
+    pub(crate) events: hub_events::EventBus,
 }
 
 impl TestBackend {
@@ -58,6 +60,7 @@ impl TestBackend {
             notifications: Mutex::default(),
             closed: Mutex::default(),
             tx: broadcast::channel(16).0,
+            events: hub_events::EventBus::new(),
             asked: Mutex::default(),
             kept: Mutex::default(),
         })
@@ -155,6 +158,10 @@ impl Backend for TestBackend {
 
     fn session_closed(&self, session: &SessionInfo) {
         self.closed.lock().unwrap().push(session.clone());
+    }
+
+    fn events(&self) -> Option<&hub_events::EventBus> {
+        Some(&self.events)
     }
 
     fn status(&self) -> HubStatus {

@@ -299,7 +299,16 @@ impl Inner {
                 return Err(RouteError::CircuitOpen { server: u.name.clone(), retry_in });
             }
             st.in_flight += 1;
-            (peer, Call { u, generation: st.generation, admitted, settled: false })
+            (
+                peer,
+                Call {
+                    u,
+                    events: &self.events,
+                    generation: st.generation,
+                    admitted,
+                    settled: false,
+                },
+            )
         };
         let params =
             serde_json::value::to_raw_value(params).expect("typed params always serialize");

@@ -28,6 +28,7 @@ impl Inner {
         };
         let name = &u.name;
         info!(server = %name, status = Status::Connecting.as_str(), "server connecting");
+        server_changed(&self.events, name);
         let hello = upstream::Hello::shared();
         match upstream::open(&entry, self.env.as_ref(), &self.settings, &self.clients, &hello).await
         {
@@ -71,6 +72,7 @@ impl Inner {
                     tools = counts[0], resources = counts[1], resource_templates = counts[2], prompts = counts[3],
                     "server connected"
                 );
+                server_changed(&self.events, name);
                 self.rebuild();
                 self.resume_client_state(&u);
                 let ping = self.settings.supervision.ping.clone();
@@ -110,6 +112,7 @@ impl Inner {
             server = %u.name, status = status.as_str(), error = failure.message(),
             "server cannot start; not retrying until the config changes"
         );
+        server_changed(&self.events, &u.name);
     }
 
     /// The connection (or start attempt) of `generation` is over without anyone asking: forget
@@ -166,6 +169,7 @@ impl Inner {
             }
             Decision::Off => warn!(server = %u.name, status, %reason, "server down"),
         }
+        server_changed(&self.events, &u.name);
         if was_connected {
             self.rebuild();
         }
@@ -243,6 +247,7 @@ impl Inner {
                     let status = st.view().0.as_str();
                     drop(st);
                     info!(server = %u.name, status, "server answers pings again");
+                    server_changed(&self.events, &u.name);
                 }
                 true
             }
@@ -257,10 +262,14 @@ impl Inner {
                     self.fail(u, generation, reason);
                     return false;
                 }
+                let was_healthy = st.ping_error.is_none();
                 st.ping_error = Some(e.clone());
                 drop(st);
                 let status = Status::Degraded.as_str();
                 warn!(server = %u.name, status, failed, threshold, error = %e, "ping failed");
+                if was_healthy {
+                    server_changed(&self.events, &u.name);
+                }
                 true
             }
         }
@@ -320,7 +329,7 @@ impl Inner {
                 Err(error) => warn!(server = %u.name, %error, "cannot fetch a changed list"),
             }
         }
-        {
+        let lists = {
             let mut st = lock(&u.state);
             if st.generation != generation {
                 return;
@@ -328,7 +337,28 @@ impl Inner {
             for (kind, items) in fetched {
                 *st.lists.get_mut(kind) = items;
             }
-        }
+            st.lists.clone()
+        };
         self.rebuild();
+        // mcp-hub's per-server events, with the server's whole lists as it gave them.
+        let all = |kind: ListKind| {
+            Value::Array(lists.get(kind).iter().cloned().map(Value::Object).collect())
+        };
+        let (kind, fields) = match n.method.as_str() {
+            method::TOOLS_LIST_CHANGED => (
+                Subscription::ToolListChanged,
+                json!({"server": u.name, "tools": all(ListKind::Tools)}),
+            ),
+            method::PROMPTS_LIST_CHANGED => (
+                Subscription::PromptListChanged,
+                json!({"server": u.name, "prompts": all(ListKind::Prompts)}),
+            ),
+            _ => (
+                Subscription::ResourceListChanged,
+                json!({"server": u.name, "resources": all(ListKind::Resources),
+                       "resourceTemplates": all(ListKind::ResourceTemplates)}),
+            ),
+        };
+        self.events.subscription(kind, fields);
     }
 }
