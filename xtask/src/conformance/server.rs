@@ -110,9 +110,8 @@ pub(crate) fn server_run(root: &Path, suite: &Suite, run: &Run) -> anyhow::Resul
         Setup::HubStdio | Setup::HubHttp | Setup::HubEverything => {
             let (name, upstream) = if run.setup == Setup::HubEverything {
                 let peers = crate::peers::ensure(root)?;
-                let everything = peers.join(
-                    "npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-                );
+                let everything = peers
+                    .join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
                 let args = json!([path_str(&everything)?, "stdio"]);
                 ("everything", json!({"command": path_str(&suite.node)?, "args": args}))
             } else if run.setup == Setup::HubStdio {
