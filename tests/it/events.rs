@@ -1,6 +1,6 @@
 //! `GET /api/events`: mcp-hub's live event stream, as mcphub.nvim reads it — the hub's state
 //! first, then what happens to the servers: a server's tools changing, a server going down and
-//! coming back, a reload.
+//! coming back (with the hub's log lines), a reload.
 
 use std::time::Duration;
 
@@ -65,6 +65,11 @@ async fn server_changes_reach_event_listeners() {
             .filter(|e| e["type"] == "servers_updated")
             .collect();
         assert!(updates.iter().all(|e| e["changes"]["modified"] == json!(["demo"])), "{updates:?}");
+        // The hub's own log lines come along as `log` events.
+        let logged = events.seen.split("\n\n").any(|f| {
+            f.contains("event: log") && f.contains("\"type\":\"warn\"") && f.contains("server down")
+        });
+        assert!(logged, "{}", events.seen);
         assert_eq!(hub.server("demo").await["status"], "connected");
         hub.stop().await;
     })

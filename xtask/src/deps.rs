@@ -28,7 +28,7 @@ const ALLOWED: &[(&str, Option<&[&str]>)] = &[
             "hub-filter",
         ]),
     ),
-    ("hub-bin", Some(&["hub-core", "hub-config", "hub-http", "hub-protocol"])),
+    ("hub-bin", Some(&["hub-core", "hub-config", "hub-http", "hub-protocol", "hub-events"])),
     ("hub-integration", None),
     // Compile time: the gates must not build the runtime. hub-config is pure (no tokio, see
     // BANNED): the `schema` command renders its JSON Schema.

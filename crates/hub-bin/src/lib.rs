@@ -6,6 +6,7 @@
 mod check;
 mod cli;
 mod demo;
+mod log_events;
 mod reaper;
 mod run;
 mod settings;

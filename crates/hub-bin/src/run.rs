@@ -26,7 +26,7 @@ pub fn main() -> ExitCode {
         Some(Command::Reaper) => return crate::reaper::main(),
         None => {}
     }
-    init_tracing();
+    let log_events = init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -34,7 +34,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, log_events)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e:#}");
@@ -44,19 +44,23 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
+fn init_tracing() -> crate::log_events::LogEvents {
+    use tracing_subscriber::{EnvFilter, layer::SubscriberExt as _, util::SubscriberInitExt as _};
     #[allow(clippy::disallowed_methods)] // hub-bin is where the process environment is read
     let filter = std::env::var("RUST_LOG").ok();
     let filter = EnvFilter::try_new(filter.as_deref().unwrap_or("info"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: editors and log collectors read the plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let events = crate::log_events::LogEvents::default();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr)
+        .finish()
+        .with(events.clone())
         .init();
+    events
 }
 
 /// The process environment, read once; everything downstream gets this snapshot.
@@ -81,7 +85,7 @@ pub(crate) fn read_sources(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<S
     Ok(sources)
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, log_events: crate::log_events::LogEvents) -> anyhow::Result<()> {
     if cli.config.is_empty() {
         anyhow::bail!("no config file given; pass --config <file> (repeatable)");
     }
@@ -131,6 +135,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .watch
         .then(|| config.settings.watch.debounce.map_or(crate::watch::DEFAULT_DEBOUNCE, |d| d.0));
     let hub = Arc::new(Hub::new(config, Arc::new(env_snapshot()), settings));
+    // From here on the hub's log lines are `log` events of /api/events too.
+    log_events.connect(hub.events().clone());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(hub_core::serve(hub.clone(), listener, http, async move {
         // A dropped sender means the same as a sent stop.

@@ -496,6 +496,11 @@ impl Hub {
         self.inner.notifications.subscribe()
     }
 
+    /// The hub's live events (what `GET /api/events` streams); publish to it, e.g. log lines.
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
     /// Answers one MCP request as the hub's `/mcp` endpoint would, without a session.
     pub async fn handle(&self, request: Request) -> Response {
         self.inner.handle(&no_session(), request).await

@@ -7,10 +7,9 @@
 //! mcphub.nvim, is not copied. The HTTP facade adds `timestamp` (and `hub_state`'s `server_id`,
 //! `pid`, `port`) when it sends an event.
 //!
-//! Not built yet: `log` events (the hub's own log lines), `workspaces_updated` (the workspace
-//! cache).
+//! Not built yet: `workspaces_updated` (the workspace cache).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
@@ -26,6 +25,8 @@ pub enum EventName {
     HubState,
     /// Sent by the facade every 10 s with the number of listeners.
     Heartbeat,
+    /// One of the hub's own log lines (`type`, `message`, `data`).
+    Log,
     /// A change listeners may want to react to; its `type` says which (see [`Subscription`]).
     SubscriptionEvent,
 }
@@ -36,6 +37,7 @@ impl EventName {
         match self {
             EventName::HubState => "hub_state",
             EventName::Heartbeat => "heartbeat",
+            EventName::Log => "log",
             EventName::SubscriptionEvent => "subscription_event",
         }
     }
@@ -82,12 +84,13 @@ pub struct Event {
     pub data: Map<String, Value>,
 }
 
-/// Where the hub publishes its events and listeners subscribe.
-#[derive(Debug)]
+/// Where the hub publishes its events and listeners subscribe. Cheap to clone; clones share
+/// the bus.
+#[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
     /// The last `hub_state` payload.
-    state: Mutex<Map<String, Value>>,
+    state: Arc<Mutex<Map<String, Value>>>,
 }
 
 impl Default for EventBus {
@@ -102,7 +105,7 @@ impl EventBus {
         let (tx, _) = broadcast::channel(CAPACITY);
         let mut state = Map::new();
         state.insert("state".to_owned(), Value::String("starting".to_owned()));
-        EventBus { tx, state: Mutex::new(state) }
+        EventBus { tx, state: Arc::new(Mutex::new(state)) }
     }
 
     /// Records the hub's state and tells every listener.
@@ -132,6 +135,20 @@ impl EventBus {
             }
         }
         self.publish(Event { name: EventName::SubscriptionEvent, data });
+    }
+
+    /// Publishes one of the hub's log lines as mcp-hub does: `type` (`debug`, `info`, `warn`,
+    /// `error`), `message`, and `data` (the line's other fields). Skipped at once when nobody
+    /// listens.
+    pub fn log(&self, kind: &str, message: String, data: Map<String, Value>) {
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
+        let mut payload = Map::new();
+        payload.insert("type".to_owned(), Value::String(kind.to_owned()));
+        payload.insert("message".to_owned(), Value::String(message));
+        payload.insert("data".to_owned(), Value::Object(data));
+        self.publish(Event { name: EventName::Log, data: payload });
     }
 
     /// Sends an event to every listener (none listening is fine).
