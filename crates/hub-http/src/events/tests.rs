@@ -51,3 +51,33 @@ async fn a_listener_gets_the_state_first_then_every_event_until_shutdown() {
     let body: Value = serde_json::from_str(health.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["activeClients"], 0, "the listener is no longer counted: {body}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_every_ten_seconds_counts_the_listeners() {
+    use std::sync::{Arc, atomic::AtomicUsize};
+
+    use super::{Feed, HEARTBEAT, Listening, next};
+
+    let bus = hub_events::EventBus::new();
+    let count = Arc::new(AtomicUsize::new(2));
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.reset();
+    let (closed_tx, closed) = tokio::sync::watch::channel(false);
+    let mut feed = Feed {
+        first: Some(bus.current_state()),
+        rx: bus.subscribe(),
+        heartbeat,
+        closed,
+        count: count.clone(),
+        port: 1,
+        _listening: Listening(count),
+    };
+    let started = tokio::time::Instant::now();
+    assert_eq!(next(&mut feed).await.unwrap().name, hub_events::EventName::HubState);
+    let beat = next(&mut feed).await.unwrap();
+    assert_eq!(beat.name, hub_events::EventName::Heartbeat);
+    assert_eq!(beat.data["connections"], 2);
+    assert_eq!(started.elapsed(), HEARTBEAT, "not before ten seconds");
+    closed_tx.send_replace(true);
+    assert!(next(&mut feed).await.is_none(), "the feed ends when the facade closes");
+}
