@@ -93,7 +93,7 @@ struct Inner {
     sessions: Sessions,
     /// Server requests being relayed to a client, by server name and the server's request id
     /// (the server may cancel them).
-    relays: Mutex<HashMap<(String, Id), futures_util::future::AbortHandle>>,
+    relays: Mutex<HashMap<(String, Id), Relay>>,
     /// The log level last sent to the upstreams; held while sending (see
     /// [`Inner::sync_log_levels`]).
     log_sync: tokio::sync::Mutex<Option<LogLevel>>,
@@ -104,6 +104,10 @@ struct Inner {
     notifications: broadcast::Sender<Notification>,
     state: Mutex<State>,
 }
+
+/// A server's request being relayed to a client: firing the sender cancels it at the client,
+/// which has happened once the receiver resolves.
+type Relay = (tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<()>);
 
 /// Why [`Inner::connect`] starts an upstream.
 enum Start {

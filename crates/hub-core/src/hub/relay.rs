@@ -72,7 +72,7 @@ impl Inner {
     }
 
     /// A notification no call claims.
-    pub(super) fn unrelated_notification(&self, u: &Upstream, n: &Notification) {
+    pub(super) fn unrelated_notification(self: &Arc<Self>, u: &Upstream, n: &Notification) {
         match n.method.as_str() {
             method::LOG_MESSAGE if self.may_belong_to_a_call(u) => {
                 // Over stdio or legacy SSE with several calls in flight the transport cannot tell
@@ -87,7 +87,10 @@ impl Inner {
                 }
             }
             method::RESOURCES_UPDATED => self.resource_updated(u, n),
-            method::CANCELLED => self.cancel_relay(&u.name, n),
+            method::CANCELLED => {
+                let (inner, name, n) = (self.clone(), u.name.clone(), n.clone());
+                tokio::spawn(async move { inner.cancel_relay(&name, &n).await });
+            }
             method::PROGRESS => debug!(server = %u.name, "progress for no call in flight"),
             other => debug!(server = %u.name, method = other, "server notification ignored"),
         }
@@ -133,23 +136,27 @@ impl Inner {
         request: Request,
     ) {
         let key = (server.to_owned(), request.id.clone());
-        let (relay, handle) = futures_util::future::abortable({
-            let (inner, peer, key) = (self.clone(), peer.clone(), key.clone());
-            async move {
-                inner.relay_request(&key.0, &peer, ctx, request).await;
-                lock(&inner.relays).remove(&key);
-            }
+        let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
+        lock(&self.relays).insert(key.clone(), (cancel, done));
+        let (inner, peer) = (self.clone(), peer.clone());
+        tokio::spawn(async move {
+            inner.relay_request(&key.0, &peer, ctx, request, cancelled).await;
+            lock(&inner.relays).remove(&key);
+            done_tx.send(()).ok();
         });
-        lock(&self.relays).insert(key, handle);
-        tokio::spawn(relay);
     }
 
-    /// The server cancelled a request it sent: stop relaying it (the client is told).
-    pub(super) fn cancel_relay(&self, server: &str, n: &Notification) {
+    /// The server cancelled a request it sent: stop relaying it; returns once the client has
+    /// been sent `notifications/cancelled` (so a call's answer cannot overtake it).
+    pub(super) async fn cancel_relay(&self, server: &str, n: &Notification) {
         let Ok(p) = n.parse_params::<CancelledParams>() else { return };
-        if let Some(handle) = lock(&self.relays).remove(&(server.to_owned(), p.request_id)) {
+        let relay = lock(&self.relays).remove(&(server.to_owned(), p.request_id));
+        if let Some((cancel, done)) = relay {
             debug!(server, "the server cancelled its request to the client");
-            handle.abort();
+            cancel.send(()).ok();
+            // Sent, or dropped: either way the relay is over.
+            done.await.ok();
         }
     }
 
@@ -161,9 +168,19 @@ impl Inner {
         peer: &Peer,
         ctx: Option<Context>,
         request: Request,
+        cancelled: tokio::sync::oneshot::Receiver<()>,
     ) {
         let id = request.id.clone();
-        let outcome = self.ask_client(server, ctx, request).await;
+        let mut asking = Box::pin(self.ask_client(server, ctx, request));
+        let outcome = tokio::select! {
+            outcome = &mut asking => outcome,
+            Ok(()) = cancelled => {
+                // Dropping the request to the client tells the client; the server that
+                // cancelled expects no answer.
+                drop(asking);
+                return;
+            }
+        };
         let response = match outcome {
             Ok(result) => Response::ok(id, result),
             Err(error) => Response::err(Some(id), error),
