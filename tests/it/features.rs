@@ -852,7 +852,8 @@ async fn sse_messages(response: reqwest::Response) -> Vec<Value> {
 
 /// No Python here: a raw session shows the wire. The fixture stops waiting for the sampling
 /// answer after 300 ms and cancels its request; the hub cancels its own request to the client,
-/// with the id the client saw, and the call ends.
+/// with the id the client saw (on the call's own stream, or on the session's stream when the
+/// call's answer went out first), and the call ends.
 #[tokio::test]
 async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_client() {
     bounded(async {
@@ -880,6 +881,16 @@ async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_clien
                 .send()
         };
         post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+        let get = http
+            .get(&url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .send()
+            .await
+            .unwrap();
+        let mut session_stream = Stream::of(get);
+        // Let the GET stream register before the call.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let answer = post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
             "name": "test_sampling", "arguments": {"prompt": "never answered", "timeoutMs": 300}}}))
         .await
@@ -887,16 +898,29 @@ async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_clien
         let messages = sse_messages(answer).await;
         let methods: Vec<&str> =
             messages.iter().map(|m| m["method"].as_str().unwrap_or("(response)")).collect();
-        assert_eq!(
-            methods,
-            ["sampling/createMessage", "notifications/cancelled", "(response)"],
-            "{messages:?}"
-        );
-        assert_eq!(messages[1]["params"]["requestId"], messages[0]["id"], "{messages:?}");
-        assert_eq!(messages[2]["id"], 2);
-        assert_eq!(messages[2]["result"]["isError"], true, "{messages:?}");
+        assert_eq!(methods.first(), Some(&"sampling/createMessage"), "{messages:?}");
+        assert_eq!(methods.last(), Some(&"(response)"), "{messages:?}");
+        let asked = messages[0]["id"].clone();
+        let response = messages.last().unwrap();
+        assert_eq!(response["id"], 2);
+        assert_eq!(response["result"]["isError"], true, "{messages:?}");
+        let cancel = match messages.iter().find(|m| m["method"] == "notifications/cancelled") {
+            Some(cancel) => cancel.clone(),
+            None => {
+                let told = session_stream.wait_for("notifications/cancelled", PY_LIMIT).await;
+                assert!(told, "the client was never told: {messages:?} {}", session_stream.seen);
+                let data = session_stream
+                    .seen
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .find(|d| d.contains("notifications/cancelled"))
+                    .unwrap();
+                serde_json::from_str(data.trim()).unwrap()
+            }
+        };
+        assert_eq!(cancel["params"]["requestId"], asked, "{cancel}");
         // A late answer finds nothing waiting and changes nothing.
-        let late = post(json!({"jsonrpc": "2.0", "id": messages[0]["id"], "result": {
+        let late = post(json!({"jsonrpc": "2.0", "id": asked, "result": {
             "role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}}))
         .await
         .unwrap();
