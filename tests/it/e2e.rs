@@ -360,16 +360,10 @@ async fn a_client_cancellation_stops_the_call_here_and_upstream() {
     assert_eq!(answer["error"]["code"], -32800, "{answer}");
     assert!(started.elapsed() < Duration::from_secs(5));
     // The upstream was told too, and stopped its work.
-    let counted = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if s.tool_text("demo__cancellations", json!({})).await.1 == "1" {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(counted.is_ok(), "the demo server never saw notifications/cancelled");
+    assert!(
+        saw_one_cancellation(&mut s).await,
+        "the demo server never saw notifications/cancelled"
+    );
     // Cancelling something already answered, or unknown, is harmless.
     assert_eq!(s.post(&cancel).await.status(), 202);
     assert_eq!(s.tool_text("demo__echo", json!({"text": "still fine"})).await.1, "still fine");
@@ -392,16 +386,10 @@ async fn closing_a_session_cancels_what_it_still_waits_for() {
         .expect("the pending call ended with the session")
         .unwrap();
     let mut other = Session::open(&hub).await;
-    let counted = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if other.tool_text("demo__cancellations", json!({})).await.1 == "1" {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(counted.is_ok(), "the upstream call of a closed session was not cancelled");
+    assert!(
+        saw_one_cancellation(&mut other).await,
+        "the upstream call of a closed session was not cancelled"
+    );
     hub.stop().await;
 }
 
@@ -461,15 +449,20 @@ async fn a_client_that_drops_its_connection_mid_call_cancels_the_call_upstream()
         .send()
         .await;
     assert!(impatient.is_err(), "the call cannot have been answered in 300 ms");
+    assert!(
+        saw_one_cancellation(&mut s).await,
+        "the upstream call outlived its client's connection"
+    );
+    hub.stop().await;
+}
+
+/// Whether the demo server (`--test-tools`) reports within 5 s that one request was stopped by
+/// `notifications/cancelled`.
+async fn saw_one_cancellation(s: &mut Session) -> bool {
     let counted = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if s.tool_text("demo__cancellations", json!({})).await.1 == "1" {
-                return;
-            }
+        while s.tool_text("demo__cancellations", json!({})).await.1 != "1" {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    })
-    .await;
-    assert!(counted.is_ok(), "the upstream call outlived its client's connection");
-    hub.stop().await;
+    });
+    counted.await.is_ok()
 }
