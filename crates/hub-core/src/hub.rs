@@ -83,6 +83,9 @@ struct Inner {
     upstreams: RwLock<Arc<Vec<Arc<Upstream>>>>,
     /// The registry and the upstreams its indices point into, swapped together.
     routing: RwLock<Arc<Routing>>,
+    /// Held by [`Inner::rebuild`] from reading the upstreams to swapping `routing`, so two
+    /// upstreams connecting at once cannot leave the older snapshot in place.
+    rebuilding: Mutex<()>,
     /// The config last applied (what a reload diffs against).
     config: Mutex<Config>,
     /// Serialises reloads and restarts.
@@ -367,6 +370,7 @@ impl Hub {
                 clients: upstream::Clients::default(),
                 upstreams: RwLock::new(Arc::new(upstreams)),
                 routing: RwLock::default(),
+                rebuilding: Mutex::default(),
                 config: Mutex::new(config),
                 reconfigure: tokio::sync::Mutex::new(()),
                 in_flight: Mutex::default(),
@@ -760,6 +764,7 @@ impl Inner {
     /// Rebuilds the registry from every connected upstream and tells clients about each list
     /// whose names or definitions changed.
     fn rebuild(&self) {
+        let _serial = lock(&self.rebuilding);
         let servers: Vec<Arc<Upstream>> = self.upstreams().iter().cloned().collect();
         let snapshots: Vec<(usize, Lists, Prefix)> = servers
             .iter()
@@ -942,6 +947,50 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    /// Upstreams that connect at the same moment each rebuild the registry; whichever order
+    /// the rebuilds finish in, the registry ends with every connected upstream's tools (a
+    /// rebuild that read the upstreams earlier must not replace a newer one's result).
+    #[test]
+    fn concurrent_rebuilds_keep_every_connected_upstream() {
+        const SERVERS: usize = 8;
+        let servers: String = (0..SERVERS)
+            .map(|i| format!(r#""s{i}": {{"command": "true"}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let text = format!(r#"{{"mcpServers": {{{servers}}}}}"#);
+        let config =
+            hub_config::load(&[hub_config::Source { path: "c.json".into(), text }]).unwrap();
+        let env: Arc<dyn EnvSource + Send + Sync> = Arc::new(HashMap::<String, String>::new());
+        // `rebuild` schedules the list_changed notification on the runtime.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        for round in 0..200 {
+            let hub = Hub::new(config.clone(), env.clone(), Settings::default());
+            let upstreams = hub.inner.upstreams();
+            let barrier = std::sync::Barrier::new(SERVERS);
+            std::thread::scope(|scope| {
+                for u in upstreams.iter() {
+                    let (inner, barrier, handle) = (&hub.inner, &barrier, runtime.handle());
+                    scope.spawn(move || {
+                        let _runtime = handle.enter();
+                        barrier.wait();
+                        {
+                            let mut st = lock(&u.state);
+                            st.lists.tools = vec![
+                                serde_json::from_value(json!({"name": "t", "inputSchema": {}}))
+                                    .unwrap(),
+                            ];
+                            st.status = Some(Status::Connected);
+                        }
+                        inner.rebuild();
+                    });
+                }
+            });
+            let routing = hub.inner.routing();
+            let listed = routing.registry.get(ListKind::Tools).items.len();
+            assert_eq!(listed, SERVERS, "round {round}: a rebuild lost a connected upstream");
+        }
+    }
 
     #[tokio::test]
     async fn list_changes_within_the_window_make_one_notification_per_list() {
