@@ -80,3 +80,32 @@ async fn a_session_process_that_crashes_is_started_again_by_the_next_call() {
     })
     .await;
 }
+
+/// Each session's process has a circuit breaker of its own: one session whose process keeps
+/// timing out gets fast failures, while the other sessions' calls still go through and the
+/// server does not show as degraded.
+#[tokio::test]
+async fn one_sessions_failing_process_opens_only_its_own_breaker() {
+    bounded(async {
+        let entry = json!({"command": HUB, "args": ["demo-server"], "sharing": "per-session"});
+        let hub = Hub::start(&json!({
+            "hub": {"timeouts": {"request": "300ms"},
+                    "supervision": {"breaker": {"failures": 2, "coolDown": "1m"}}},
+            "mcpServers": {"s": entry},
+        }))
+        .await;
+        let (mut a, mut b) = (Session::open(&hub).await, Session::open(&hub).await);
+        for _ in 0..2 {
+            let (failed, text) = a.tool_text("s__sleep", json!({"ms": 5000})).await;
+            assert!(failed && text.contains("no response to tools/call"), "{text}");
+        }
+        let v = a.call("tools/call", json!({"name": "s__echo", "arguments": {"text": "a"}})).await;
+        assert_eq!(v["error"]["code"], -32010, "a's breaker is open: {v}");
+
+        assert_eq!(b.tool_text("s__echo", json!({"text": "b"})).await, (false, "b".to_owned()));
+        let s = hub.server("s").await;
+        assert_eq!(s["status"], "connected", "one session's process does not degrade it: {s}");
+        assert_eq!(hub.stop().await, Some(0));
+    })
+    .await;
+}

@@ -156,7 +156,8 @@ pub struct RestartSettings {
     pub window: Option<DurationValue>,
 }
 
-/// The circuit breaker of each server.
+/// The circuit breaker of each server (and of each session's own process of a `per-session`
+/// server: one session's failing process opens only its own).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BreakerSettings {

@@ -121,8 +121,12 @@ enum Start {
     Restart { generation: u64, note: String },
 }
 
-/// One routed call in flight: counted in `in_flight`, its outcome fed to the breaker of the
-/// connection it was sent on. Dropped unsettled (the caller went away), it frees a probe.
+/// One routed call in flight: its outcome fed to the breaker of the process it was sent to.
+/// Dropped unsettled (the caller went away), it frees a probe.
+///
+/// A call to the server's connection is counted in the server's `in_flight` and breaker; a call
+/// to a session's own child (`per-session`) only in that child's breaker, so one session's
+/// misbehaving process never refuses calls for the others or marks the server degraded.
 struct Call<'a> {
     u: &'a Upstream,
     /// Where a change of the server's state is published.
@@ -130,12 +134,31 @@ struct Call<'a> {
     generation: u64,
     admitted: Admission,
     settled: bool,
+    /// The session's own child the call went to, if any.
+    instance: Option<(Arc<str>, Arc<Instance>)>,
 }
 
 impl Call<'_> {
     /// Records the outcome: `failure` is the transport error, `None` for an answer.
     fn settle(&mut self, failure: Option<String>) {
         self.settled = true;
+        let server = &self.u.name;
+        if let Some((session, i)) = &self.instance {
+            let transition =
+                lock(&i.breaker).record(Instant::now(), self.admitted, failure.is_none());
+            match transition {
+                Transition::Opened => warn!(
+                    server = %server, %session, error = %failure.unwrap_or_default(),
+                    "circuit breaker of a session's process open: its calls fail at once until a trial call gets an answer"
+                ),
+                Transition::Closed => info!(
+                    server = %server, %session,
+                    "circuit breaker of a session's process closed: the trial call got an answer"
+                ),
+                Transition::None => {}
+            }
+            return;
+        }
         let mut st = lock(&self.u.state);
         if st.generation != self.generation {
             return;
@@ -147,7 +170,6 @@ impl Call<'_> {
         let status = st.view().0.as_str();
         let last = st.call_error.clone().unwrap_or_default();
         drop(st);
-        let server = &self.u.name;
         match transition {
             Transition::Opened => warn!(
                 server = %server, status, error = %last,
@@ -165,6 +187,12 @@ impl Call<'_> {
 
 impl Drop for Call<'_> {
     fn drop(&mut self) {
+        if let Some((_, i)) = &self.instance {
+            if !self.settled {
+                lock(&i.breaker).abandon(self.admitted);
+            }
+            return;
+        }
         let mut st = lock(&self.u.state);
         st.in_flight = st.in_flight.saturating_sub(1);
         if !self.settled && st.generation == self.generation {
@@ -217,7 +245,7 @@ struct UpstreamState {
     /// Consecutive failed pings of the current connection, and the last one's error.
     ping_failures: u32,
     ping_error: Option<String>,
-    /// Routed calls in flight, of any connection (pings wait while there are some).
+    /// Routed calls in flight on the shared connection (pings wait while there are some).
     in_flight: u32,
     /// `sharing: per-session`: each client session's own child, by session id.
     instances: HashMap<Arc<str>, Arc<Instance>>,
@@ -232,6 +260,9 @@ struct Instance {
     /// Set to `true` to stop the child (its session ended, the server stopped or restarted);
     /// one still starting stops as soon as it is up.
     stop: tokio::sync::watch::Sender<bool>,
+    /// The circuit breaker of this child's calls (the server's own counts only its shared
+    /// connection).
+    breaker: Mutex<Breaker>,
 }
 
 impl Instance {

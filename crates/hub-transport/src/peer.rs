@@ -551,6 +551,15 @@ impl Peer {
     pub fn transport(&self) -> &'static str {
         self.inner.link.transport()
     }
+
+    /// Whether the transport tells which request each message of the server belongs to:
+    /// streamable HTTP does (a request's answer stream, or the GET stream for none). Over stdio
+    /// and legacy SSE a message that names no request (a log message) may belong to any
+    /// request in flight; [`CallOptions::related`] gives it to a request only when that request
+    /// is the one wanting such messages.
+    pub fn tells_origin(&self) -> bool {
+        self.transport() == "streamable-http"
+    }
 }
 
 impl Inner {

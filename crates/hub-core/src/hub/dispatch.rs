@@ -288,17 +288,28 @@ impl Inner {
         let own = self.instance(u, ctx).await?;
         let (peer, mut call) = {
             let mut st = lock(&u.state);
-            let Some(peer) = own.or_else(|| st.peer.clone()) else {
-                return Err(RouteError::NotConnected {
-                    server: u.name.clone(),
-                    reason: st.error.clone(),
-                });
+            let (peer, instance) = match own {
+                Some((peer, i)) => (peer, Some((ctx.session().id.clone(), i))),
+                None => match st.peer.clone() {
+                    Some(peer) => (peer, None),
+                    None => {
+                        return Err(RouteError::NotConnected {
+                            server: u.name.clone(),
+                            reason: st.error.clone(),
+                        });
+                    }
+                },
             };
-            let admitted = st.breaker.admit(Instant::now());
+            let admitted = match &instance {
+                Some((_, i)) => lock(&i.breaker).admit(Instant::now()),
+                None => st.breaker.admit(Instant::now()),
+            };
             if let Admission::Reject { retry_in } = admitted {
                 return Err(RouteError::CircuitOpen { server: u.name.clone(), retry_in });
             }
-            st.in_flight += 1;
+            if instance.is_none() {
+                st.in_flight += 1;
+            }
             (
                 peer,
                 Call {
@@ -307,6 +318,7 @@ impl Inner {
                     generation: st.generation,
                     admitted,
                     settled: false,
+                    instance,
                 },
             )
         };
@@ -320,20 +332,29 @@ impl Inner {
             // Always: progress keeps a long call alive even when the client asked for none.
             progress: true,
         };
+        // The server's requests to the client it cancelled meanwhile: the client is told
+        // before the answer (on the call's own stream, while it is open).
+        let mut cancelling = Vec::new();
         let result = {
             let request = peer.call(m, Some(params), options);
             tokio::pin!(request);
             loop {
                 tokio::select! {
                     biased;
-                    Some(message) = messages.recv() => self.relate((u, call.generation, &peer), ctx, token, message),
+                    Some(message) = messages.recv() => {
+                        cancelling.extend(self.relate((u, call.generation, &peer), ctx, token, message));
+                    }
                     result = &mut request => break result,
                 }
             }
         };
         // What arrived with the response still goes first.
         while let Ok(message) = messages.try_recv() {
-            self.relate((u, call.generation, &peer), ctx, token, message);
+            cancelling.extend(self.relate((u, call.generation, &peer), ctx, token, message));
+        }
+        for done in cancelling {
+            // Sent, or dropped: either way that relay is over.
+            done.await.ok();
         }
         match &result {
             // An error answer is an answer: only failures to get one count against the server.

@@ -7,7 +7,7 @@
 //! Everything such a child sends on its own belongs to its session: requests go to that client,
 //! log messages and resource updates to that session only.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hub_config::{ServerKind, Sharing};
 use hub_http::Context;
@@ -16,7 +16,7 @@ use hub_transport::{Incoming, Peer};
 use tracing::{debug, info};
 
 use super::{Inner, Instance, Upstream, lock};
-use crate::{error::RouteError, upstream};
+use crate::{error::RouteError, supervise::Breaker, upstream};
 
 impl Inner {
     /// The child a call of `ctx`'s session goes to on `u`: the session's own for a
@@ -25,7 +25,7 @@ impl Inner {
         self: &Arc<Self>,
         u: &Arc<Upstream>,
         ctx: &Context,
-    ) -> Result<Option<Peer>, RouteError> {
+    ) -> Result<Option<(Peer, Arc<Instance>)>, RouteError> {
         let session = ctx.session().id.clone();
         if session.is_empty() {
             return Ok(None); // no client session (`Hub::handle`): the shared child serves it
@@ -60,6 +60,7 @@ impl Inner {
                         generation: st.generation,
                         peer: tokio::sync::OnceCell::new(),
                         stop,
+                        breaker: Mutex::new(Breaker::new(&self.settings.supervision.breaker)),
                     });
                     st.instances.insert(session.clone(), i.clone());
                     i
@@ -68,7 +69,7 @@ impl Inner {
         };
         let started = instance.peer.get_or_init(|| self.start_instance(u, ctx, &instance)).await;
         match started {
-            Ok(peer) => Ok(Some(peer.clone())),
+            Ok(peer) => Ok(Some((peer.clone(), instance.clone()))),
             Err(reason) => Err(RouteError::NotConnected {
                 server: u.name.clone(),
                 reason: Some(reason.clone()),

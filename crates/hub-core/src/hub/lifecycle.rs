@@ -317,7 +317,7 @@ impl Inner {
             method::TOOLS_LIST_CHANGED => &[ListKind::Tools],
             method::RESOURCES_LIST_CHANGED => &[ListKind::Resources, ListKind::ResourceTemplates],
             method::PROMPTS_LIST_CHANGED => &[ListKind::Prompts],
-            _ => return self.unrelated_notification(u, &n),
+            _ => return self.unrelated_notification(u, peer, &n),
         };
         let capabilities = lock(&u.state).capabilities.clone();
         let mut fetched = Vec::new();

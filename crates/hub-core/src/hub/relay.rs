@@ -23,6 +23,9 @@ use tracing::{debug, warn};
 use super::{Inner, Upstream, lock};
 use crate::sessions::{ClientCapability, LogLevel};
 
+/// Resolves when a relayed server request is over (answered, or cancelled at the client).
+pub(super) type RelayDone = tokio::sync::oneshot::Receiver<()>;
+
 /// The level of a `notifications/message`, if it names a known one.
 pub(super) fn level_of(n: &Notification) -> Option<LogLevel> {
     #[derive(serde::Deserialize)]
@@ -34,18 +37,23 @@ pub(super) fn level_of(n: &Notification) -> Option<LogLevel> {
 
 impl Inner {
     /// A message an upstream sent about a call of `ctx`'s session (`token`: the client's
-    /// progress token, if it asked for progress).
+    /// progress token, if it asked for progress). Returns, when the message cancels a request
+    /// the server sent the client for this call, what resolves once the client has been told:
+    /// the caller waits for it before the call's answer goes out.
     pub(super) fn relate(
         self: &Arc<Self>,
         (u, generation, peer): (&Arc<Upstream>, u64, &Peer),
         ctx: &Context,
         token: Option<&Id>,
         message: Message,
-    ) {
+    ) -> Option<RelayDone> {
         match message {
+            Message::Notification(n) if n.method == method::CANCELLED => {
+                return self.start_cancel_relay(&u.name, &n);
+            }
             Message::Notification(n) if n.method == method::PROGRESS => {
                 // The client asked for none: the hub asked only to keep the call alive.
-                let Some(token) = token else { return };
+                let token = token?;
                 match n.parse_params::<ProgressParams>() {
                     Ok(mut p) => {
                         p.progress_token = token.clone();
@@ -69,12 +77,18 @@ impl Inner {
             Message::Request(r) => self.spawn_relay(&u.name, peer, Some(ctx.clone()), r),
             Message::Response(_) => {}
         }
+        None
     }
 
     /// A notification no call claims.
-    pub(super) fn unrelated_notification(self: &Arc<Self>, u: &Upstream, n: &Notification) {
+    pub(super) fn unrelated_notification(
+        self: &Arc<Self>,
+        u: &Upstream,
+        peer: &Peer,
+        n: &Notification,
+    ) {
         match n.method.as_str() {
-            method::LOG_MESSAGE if self.may_belong_to_a_call(u) => {
+            method::LOG_MESSAGE if Self::may_belong_to_a_call(u, peer) => {
                 // Over stdio or legacy SSE with several calls in flight the transport cannot tell
                 // whose it is: dropped rather than shown to sessions that did not cause it.
                 debug!(server = %u.name, "log message of one of several calls in flight dropped");
@@ -96,13 +110,12 @@ impl Inner {
         }
     }
 
-    /// Whether a message `u` sent on its own could have been caused by one of its calls in
-    /// flight: the transport relates what it can (see `CallOptions::related`), so this is the
-    /// case of stdio and legacy SSE with more than one call at once. Streamable HTTP says where
-    /// a message belongs (a request's answer stream, or the unrelated GET stream).
-    fn may_belong_to_a_call(&self, u: &Upstream) -> bool {
-        let st = lock(&u.state);
-        st.in_flight > 0 && st.transport != Some("streamable-http")
+    /// Whether a message `peer` sent on its own could have been caused by one of `u`'s calls
+    /// in flight: the transport relates what it can (see `CallOptions::related`), so this is
+    /// the case of a transport that cannot tell ([`Peer::tells_origin`]) with more than one
+    /// call at once.
+    fn may_belong_to_a_call(u: &Upstream, peer: &Peer) -> bool {
+        !peer.tells_origin() && lock(&u.state).in_flight > 0
     }
 
     /// `notifications/resources/updated`: to each subscriber, with the URI it subscribed with.
@@ -148,16 +161,22 @@ impl Inner {
     }
 
     /// The server cancelled a request it sent: stop relaying it; returns once the client has
-    /// been sent `notifications/cancelled` (so a call's answer cannot overtake it).
+    /// been sent `notifications/cancelled`.
     pub(super) async fn cancel_relay(&self, server: &str, n: &Notification) {
-        let Ok(p) = n.parse_params::<CancelledParams>() else { return };
-        let relay = lock(&self.relays).remove(&(server.to_owned(), p.request_id));
-        if let Some((cancel, done)) = relay {
-            debug!(server, "the server cancelled its request to the client");
-            cancel.send(()).ok();
+        if let Some(done) = self.start_cancel_relay(server, n) {
             // Sent, or dropped: either way the relay is over.
             done.await.ok();
         }
+    }
+
+    /// Stops relaying the request `n` cancels, if it is still being relayed; what it returns
+    /// resolves once the client has been told.
+    fn start_cancel_relay(&self, server: &str, n: &Notification) -> Option<RelayDone> {
+        let p = n.parse_params::<CancelledParams>().ok()?;
+        let (cancel, done) = lock(&self.relays).remove(&(server.to_owned(), p.request_id))?;
+        debug!(server, "the server cancelled its request to the client");
+        cancel.send(()).ok();
+        Some(done)
     }
 
     /// A server's request to the client: to `ctx`'s session when a call claims it, else to the
