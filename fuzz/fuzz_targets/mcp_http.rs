@@ -9,7 +9,7 @@
 //! input    := settings:u8 step*
 //! settings := bit 0 max_sessions 2 (else 10 000) | bit 1 max_body_bytes 512 (else 64 KiB)
 //!           | bit 2 session_idle_timeout 50 ms (else 1 h) | bit 3 no Host check
-//!           | bit 4 allowed_origins ["https://app.example"]
+//!           | bit 4 allowed_origins ["https://app.example"] | bit 5 resume_window 0 (else 10 s)
 //! step     := op:u8 mask:u8 value* body
 //! op       := bits 0-1 method: 0 POST, 1 GET, 2 DELETE, 3 POST
 //!             bits 2-4 path: 0-1 /mcp, 2-3 /messages?…, 4 /api/health, 5 /api/servers,
@@ -128,7 +128,9 @@ const CONTENT_TYPES: [&str; 5] = [
 ];
 const VERSIONS: [&str; 6] =
     ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "2099-01-01", ""];
-const EVENT_IDS: [&str; 3] = ["0", "1", "x"];
+/// Ids of the hub's resumable SSE answers are `<stream>-<seq>`, streams numbered from 1 per facade.
+const EVENT_IDS: [&str; 9] =
+    ["0", "1", "x", "1-0", "1-1", "1-2", "2-0", "2-1", "1-99999999999999999999"];
 
 const METHODS: [&str; 12] = [
     "initialize",
@@ -312,6 +314,9 @@ fn settings(flags: u8) -> Settings {
     }
     if flags & 16 != 0 {
         s.allowed_origins = vec!["https://app.example".to_owned()];
+    }
+    if flags & 32 != 0 {
+        s.resume_window = Duration::ZERO;
     }
     s
 }

@@ -850,6 +850,101 @@ async fn sse_messages(response: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// A client session spoken by hand (2025-11-25), to see the wire.
+struct RawSession {
+    http: reqwest::Client,
+    url: String,
+    id: String,
+}
+
+impl RawSession {
+    /// Initializes a session declaring `capabilities`.
+    async fn open(hub: &Hub, capabilities: Value) -> RawSession {
+        let (http, url) = (crate::support::http_client(), hub.url("/mcp"));
+        let init = http
+            .post(&url)
+            .header("accept", crate::support::ACCEPT)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": capabilities,
+                "clientInfo": {"name": "raw", "version": "0"}}}))
+            .send()
+            .await
+            .unwrap();
+        let id = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        let raw = RawSession { http, url, id };
+        raw.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+        raw
+    }
+
+    /// POSTs `body` (serialized at once: the future borrows only the session).
+    fn post<'a>(
+        &'a self,
+        body: &Value,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<'a> {
+        self.http
+            .post(&self.url)
+            .header("accept", crate::support::ACCEPT)
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(body)
+            .send()
+    }
+
+    /// `GET /mcp`: the session's stream, or with `last` the rest of an SSE answer.
+    async fn get(&self, last: Option<&str>) -> reqwest::Response {
+        let mut get = self
+            .http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25");
+        if let Some(last) = last {
+            get = get.header("last-event-id", last);
+        }
+        get.send().await.unwrap()
+    }
+}
+
+/// A network blip while the user answers a sampling request: the client's connection drops
+/// after the request arrived; the client still answers it, resumes the call's SSE answer with
+/// `Last-Event-ID` and gets the tool's result there (MCP 2025-11-25 resumability), and the
+/// call went on upstream meanwhile rather than being cancelled.
+#[tokio::test]
+async fn a_dropped_sse_answer_is_resumed_with_last_event_id() {
+    bounded(async {
+        let hub =
+            Hub::start(&json!({"mcpServers": {"fx": stdio_fixture(json!({"prefix": "never"}))}}))
+                .await;
+        let raw = RawSession::open(&hub, json!({"sampling": {}})).await;
+        let answer = raw
+            .post(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                "name": "test_sampling", "arguments": {"prompt": "after a blip"}}}))
+            .await
+            .unwrap();
+        let mut stream = Stream::of(answer);
+        assert!(stream.wait_for("sampling/createMessage", PY_LIMIT).await, "{}", stream.seen);
+        assert!(stream.wait_for_count("\n\n", 2, PY_LIMIT).await, "{}", stream.seen);
+        let last = stream.seen.lines().filter_map(|l| l.strip_prefix("id: ")).next_back();
+        let last = last.unwrap_or_else(|| panic!("no event ids: {}", stream.seen)).to_owned();
+        let data = stream.seen.lines().filter_map(|l| l.strip_prefix("data: "));
+        let asked: Value = data.filter_map(|d| serde_json::from_str(d).ok()).next().unwrap();
+        drop(stream);
+
+        let sampled = json!({"jsonrpc": "2.0", "id": asked["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": "resumed"}, "model": "m"}});
+        assert_eq!(raw.post(&sampled).await.unwrap().status(), 202);
+        let resumed = raw.get(Some(&last)).await;
+        assert_eq!(resumed.status(), 200);
+        let messages = sse_messages(resumed).await;
+        assert_eq!(messages.len(), 1, "only what followed {last}: {messages:?}");
+        assert_eq!(messages[0]["id"], 2);
+        let text = &messages[0]["result"]["content"][0]["text"];
+        assert_eq!(text, "LLM response: resumed", "{messages:?}");
+        hub.stop().await;
+    })
+    .await;
+}
+
 /// No Python here: a raw session shows the wire. The fixture stops waiting for the sampling
 /// answer after 300 ms and cancels its request; the hub cancels its own request to the client,
 /// with the id the client saw, on the call's own stream before the call's answer, and the call
@@ -860,34 +955,9 @@ async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_clien
         let hub =
             Hub::start(&json!({"mcpServers": {"fx": stdio_fixture(json!({"prefix": "never"}))}}))
                 .await;
-        let http = crate::support::http_client();
-        let url = hub.url("/mcp");
-        let init = http
-            .post(&url)
-            .header("accept", crate::support::ACCEPT)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
-                "clientInfo": {"name": "raw", "version": "0"}}}))
-            .send()
-            .await
-            .unwrap();
-        let session = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-        let post = |body: Value| {
-            http.post(&url)
-                .header("accept", crate::support::ACCEPT)
-                .header("mcp-session-id", &session)
-                .header("mcp-protocol-version", "2025-11-25")
-                .json(&body)
-                .send()
-        };
-        post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
-        let get = http
-            .get(&url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &session)
-            .send()
-            .await
-            .unwrap();
+        let raw = RawSession::open(&hub, json!({"sampling": {}})).await;
+        let post = |body: Value| raw.post(&body);
+        let get = raw.get(None).await;
         let mut session_stream = Stream::of(get);
         // Let the GET stream register before the call.
         tokio::time::sleep(Duration::from_millis(200)).await;

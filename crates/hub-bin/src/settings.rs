@@ -51,6 +51,7 @@ pub(crate) fn http(s: &HubSettings) -> hub_http::Settings {
         out.max_sessions = usize::try_from(n).unwrap_or(usize::MAX);
     }
     set(&mut out.session_idle_timeout, s.http.session_idle_timeout);
+    set(&mut out.resume_window, s.http.resume_window);
     out
 }
 
@@ -121,7 +122,7 @@ mod tests {
         let schema = hub_config::config_schema();
         let mut seen = 0;
         let section = defaults(&schema["definitions"], "HubSettings", &mut seen);
-        assert_eq!(seen, 23, "every setting documents its default");
+        assert_eq!(seen, 24, "every setting documents its default");
         let text = serde_json::json!({"mcpServers": {}, "hub": section}).to_string();
         let s = settings(&text);
         let (c, d) = (core(&s, None), hub_core::Settings::default());
@@ -138,6 +139,7 @@ mod tests {
         assert_eq!((h.allowed_hosts, h.allowed_origins), (d.allowed_hosts, d.allowed_origins));
         assert_eq!((h.max_body_bytes, h.max_sessions), (d.max_body_bytes, d.max_sessions));
         assert_eq!(h.session_idle_timeout, d.session_idle_timeout);
+        assert_eq!(h.resume_window, d.resume_window);
         assert_eq!(s.watch.debounce.map(|d| d.0), Some(crate::watch::DEFAULT_DEBOUNCE));
         let (c, d) = (core(&s, None).supervision, hub_core::Settings::default().supervision);
         assert_eq!(c, d);
@@ -151,7 +153,7 @@ mod tests {
                 "timeouts": {"connect": "7s", "request": 8000, "list": "9s", "maxTotal": "2h"},
                 "stdio": {"maxLineBytes": 2048, "shutdownGrace": "1s"},
                 "http": {"allowedHosts": [], "allowedOrigins": ["https://a"], "maxBodyBytes": 4096, "pageSize": 50,
-                         "maxSessions": 3, "sessionIdleTimeout": "2m"}}}"#,
+                         "maxSessions": 3, "sessionIdleTimeout": "2m", "resumeWindow": "3s"}}}"#,
         );
         let c = core(&s, Some("/w".into()));
         assert_eq!(c.connect_timeout, Duration::from_secs(7));
@@ -167,6 +169,7 @@ mod tests {
         assert_eq!(h.allowed_origins, ["https://a"]);
         assert_eq!((h.max_body_bytes, h.max_sessions), (4096, 3));
         assert_eq!(h.session_idle_timeout, Duration::from_secs(120));
+        assert_eq!(h.resume_window, Duration::from_secs(3));
     }
 
     #[test]

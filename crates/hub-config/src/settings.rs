@@ -84,6 +84,13 @@ pub struct HttpSettings {
     /// A session unused for this long is forgotten. Default `1h`.
     #[schemars(extend("default" = "1h"))]
     pub session_idle_timeout: Option<DurationValue>,
+    /// How long an SSE answer of a client that speaks MCP 2025-11-25 waits, after its
+    /// connection dropped, for the client to resume it (`GET /mcp` with `Last-Event-ID`)
+    /// before its request is cancelled; a finished answer is kept as long for a late
+    /// resumption. `0` turns resumption off: a dropped connection cancels its request at once.
+    /// Default `10s`.
+    #[schemars(extend("default" = "10s"))]
+    pub resume_window: Option<DurationValue>,
 }
 
 /// Stdio upstream servers.

@@ -48,6 +48,11 @@ pub struct Settings {
     pub version: String,
     /// The listening port, for logs.
     pub port: u16,
+    /// How long an SSE answer of a 2025-11-25 session waits for its client to resume it
+    /// (`GET /mcp` with `Last-Event-ID`) after the connection dropped, before its request is
+    /// cancelled; also how long a finished one is kept for a late resumption. Zero: SSE answers
+    /// carry no event ids and a dropped connection cancels its request at once. Default 10 s.
+    pub resume_window: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -60,6 +65,7 @@ impl Default for Settings {
             session_idle_timeout: std::time::Duration::from_secs(3600),
             version: "4.2.1".to_owned(),
             port: 37373,
+            resume_window: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -79,6 +85,8 @@ pub(crate) struct Shared<B> {
     fanout_started: AtomicBool,
     /// The `/api/events` listeners, and the signal that ends their streams.
     pub(crate) listeners: crate::events::Listeners,
+    /// The resumable SSE answers of every session.
+    pub(crate) replays: Arc<crate::resume::Replays>,
 }
 
 impl<B> Clone for Facade<B> {
@@ -107,6 +115,7 @@ impl<B: Backend> Facade<B> {
             guard,
             fanout_started: AtomicBool::new(false),
             listeners: crate::events::Listeners::default(),
+            replays: Arc::default(),
         };
         Facade { shared: Arc::new(shared) }
     }
@@ -177,6 +186,7 @@ impl<B: Backend> Shared<B> {
     pub(crate) fn ended(&self, ended: &Ended, why: &str) {
         let info = &ended.info;
         tracing::info!(session = %info.id, transport = ?info.transport, "session closed: {why}");
+        self.replays.end_session(&info.id);
         ended.handle.close();
         self.backend.session_closed(info);
     }

@@ -15,6 +15,7 @@ mod events;
 mod facade;
 mod guard;
 mod legacy;
+mod resume;
 mod session;
 mod streamable;
 mod wire;

@@ -5,7 +5,9 @@
 //! [`RequestStream`]) for the messages the backend sends while it answers (progress, log
 //! messages, requests to the client). The answer stays a plain JSON body when the backend answers
 //! before it sends anything (the fast path, which is almost every request); otherwise it becomes
-//! an SSE stream: the messages in the order sent, then the response(s), then the end.
+//! an SSE stream: the messages in the order sent, then the response(s), then the end. For a
+//! 2025-11-25 session that stream is resumable (see [`crate::resume`]): primed, numbered, and
+//! continued by `GET /mcp` with `Last-Event-ID` after a dropped connection.
 
 use std::{
     collections::VecDeque,
@@ -45,6 +47,9 @@ use crate::{
     },
 };
 
+/// The header a client resumes an SSE stream with.
+const LAST_EVENT_ID: &str = "last-event-id";
+
 /// `POST /mcp`.
 pub(crate) async fn post<B: Backend>(
     State(shared): State<Arc<Shared<B>>>,
@@ -73,12 +78,14 @@ pub(crate) async fn post<B: Backend>(
             match message {
                 Message::Request(request) => {
                     let busy = shared.sessions.busy(&session.id);
+                    let resume = Resume::of(&shared, &session);
                     let shared = shared.clone();
                     let work = move |ctx: Context| async move {
                         let _busy = busy;
                         Final::One(shared.backend.request(ctx, request).await)
                     };
-                    respond(accept, accept.allows_sse_answer(), session, handle, work).await
+                    let streams = accept.allows_sse_answer();
+                    respond(accept, streams, session, handle, resume, work).await
                 }
                 other => {
                     // A notification or a client's answer: handed over, nothing to wait for.
@@ -111,12 +118,13 @@ pub(crate) async fn post<B: Backend>(
             // The requests of a batch share one stream (and one SSE answer).
             let streams = accept.allows_sse_answer() && dispatch::has_requests(&items);
             let busy = shared.sessions.busy(&session.id);
+            let resume = Resume::of(&shared, &session);
             let shared = shared.clone();
             let work = move |ctx: Context| async move {
                 let _busy = busy;
                 Final::Batch(dispatch::batch(&*shared.backend, &ctx, items).await)
             };
-            respond(accept, streams, session, handle, work).await
+            respond(accept, streams, session, handle, resume, work).await
         }
         Err(e) => {
             tracing::debug!(error = %e, "undecodable post /mcp");
@@ -166,6 +174,7 @@ async fn respond<F, Fut>(
     streams: bool,
     session: SessionInfo,
     handle: SessionHandle,
+    resume: Option<Resume>,
     work: F,
 ) -> Response
 where
@@ -188,11 +197,29 @@ where
             match rx.try_recv() {
                 Err(_) => plain_answer(accept, done),
                 Ok(first) => {
-                    stream_answer(first, Phase::Draining { rx, finals: done.into_events() })
+                    let phase = Phase::Draining { rx, finals: done.into_events() };
+                    stream_answer(first, phase, resume)
                 }
             }
         }
-        Some(first) = rx.recv() => stream_answer(first, Phase::Working { work, rx, sink }),
+        Some(first) = rx.recv() => stream_answer(first, Phase::Working { work, rx, sink }, resume),
+    }
+}
+
+/// Where a session's SSE answers are made resumable: sessions of 2025-11-25 or later, unless
+/// `resume_window` is zero.
+struct Resume {
+    replays: Arc<crate::resume::Replays>,
+    session: Arc<str>,
+    window: std::time::Duration,
+}
+
+impl Resume {
+    fn of<B>(shared: &Shared<B>, session: &SessionInfo) -> Option<Resume> {
+        let window = shared.settings.resume_window;
+        (session.protocol_version >= ProtocolVersion::V2025_11_25 && !window.is_zero()).then(|| {
+            Resume { replays: shared.replays.clone(), session: session.id.clone(), window }
+        })
     }
 }
 
@@ -203,8 +230,12 @@ fn plain_answer(accept: Accept, done: Final) -> Response {
     }
 }
 
-/// The SSE answer to a POST: `first`, then whatever `phase` yields.
-fn stream_answer(first: String, phase: Phase) -> Response {
+/// The SSE answer to a POST: `first`, then whatever `phase` yields; resumable (with event ids,
+/// and the work detached from the connection) when `resume` says so.
+fn stream_answer(first: String, phase: Phase, resume: Option<Resume>) -> Response {
+    if let Some(r) = resume {
+        return crate::resume::answer(&r.replays, &r.session, r.window, first, phase, Phase::next);
+    }
     let rest = stream::unfold(phase, Phase::next);
     let events = stream::once(async move { first })
         .chain(rest)
@@ -325,8 +356,8 @@ async fn initialize<B: Backend>(shared: &Shared<B>, accept: Accept, request: Req
     answer(accept, wire::to_json(&response.into()), Some(&info.id))
 }
 
-/// `GET /mcp`: the standalone SSE stream of a session, or without a session header the legacy
-/// HTTP+SSE transport.
+/// `GET /mcp`: the standalone SSE stream of a session, the rest of one of its SSE answers (with
+/// `Last-Event-ID`), or without a session header the legacy HTTP+SSE transport.
 pub(crate) async fn get<B: Backend>(
     State(shared): State<Arc<Shared<B>>>,
     headers: HeaderMap,
@@ -342,6 +373,17 @@ pub(crate) async fn get<B: Backend>(
     };
     if !accept.allows_stream() {
         return wire::not_acceptable("accept must include text/event-stream");
+    }
+    if let Some(last) = headers.get(LAST_EVENT_ID) {
+        // The resumption of an SSE answer (never of a GET stream: those carry no ids).
+        let last = last.to_str().unwrap_or_default();
+        return match shared.replays.resume(&session.id, last) {
+            Ok(response) => response,
+            Err(why) => {
+                tracing::debug!(session = %session.id, %why, "sse answer not resumed");
+                wire::rpc_error(StatusCode::BAD_REQUEST, INVALID_REQUEST, why)
+            }
+        };
     }
     let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
     if !shared.sessions.add_stream(&session.id, tx) {

@@ -13,6 +13,7 @@ use crate::{
 
 use super::Facade;
 
+mod resume;
 mod way_back;
 
 const LIST_CHANGED: &str = "notifications/tools/list_changed";
@@ -28,6 +29,20 @@ async fn open_legacy(addr: std::net::SocketAddr) -> (Raw, String) {
     let id = endpoint_session(&stream.text);
     assert_eq!(id.len(), 32);
     (stream, id)
+}
+
+/// `DELETE /mcp` of session `id`; its status.
+async fn delete(router: &axum::Router, id: &str) -> axum::http::StatusCode {
+    crate::test_support::send(
+        router,
+        "DELETE",
+        "/mcp",
+        &[("host", "localhost")],
+        &[("mcp-session-id", id)],
+        "",
+    )
+    .await
+    .status
 }
 
 /// Opens a streamable-HTTP GET stream on session `id` and reads its response head (200).

@@ -7,12 +7,12 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{open_get, open_legacy, post_messages};
+use super::{delete, open_get, open_legacy, post_messages};
 use crate::{
     Settings,
     test_support::{
-        Raw, eventually, initialize, log_message, post, send, serve, setup, setup_with,
-        sse_messages, with_method,
+        Raw, eventually, initialize, log_message, post, serve, setup, setup_with, sse_messages,
+        with_method,
     },
 };
 
@@ -39,12 +39,6 @@ fn asked_id(text: &str) -> Value {
     assert_eq!(asks.len(), 1, "{text}");
     assert!(asks[0]["id"].is_i64(), "{text}");
     asks[0]["id"].clone()
-}
-
-async fn delete(router: &axum::Router, id: &str) -> StatusCode {
-    send(router, "DELETE", "/mcp", &[("host", "localhost")], &[("mcp-session-id", id)], "")
-        .await
-        .status
 }
 
 #[tokio::test]
