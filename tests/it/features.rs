@@ -17,10 +17,10 @@ use tokio::{
 
 use crate::{
     python_sdk::{Peers, peers},
-    support::{Hub, Session, Stream, bounded},
+    support::{Hub, RawSession, Session, Stream, bounded},
 };
 
-const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-conformance-fixture");
+pub(crate) const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-conformance-fixture");
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/py/features_client.py");
 /// How long the Python client may take in all, and for one line the test waits for.
 const PY_LIMIT: Duration = Duration::from_secs(45);
@@ -848,61 +848,6 @@ async fn sse_messages(response: reqwest::Response) -> Vec<Value> {
                 .then(|| serde_json::from_str(&data.concat()).unwrap())
         })
         .collect()
-}
-
-/// A client session spoken by hand (2025-11-25), to see the wire.
-struct RawSession {
-    http: reqwest::Client,
-    url: String,
-    id: String,
-}
-
-impl RawSession {
-    /// Initializes a session declaring `capabilities`.
-    async fn open(hub: &Hub, capabilities: Value) -> RawSession {
-        let (http, url) = (crate::support::http_client(), hub.url("/mcp"));
-        let init = http
-            .post(&url)
-            .header("accept", crate::support::ACCEPT)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": capabilities,
-                "clientInfo": {"name": "raw", "version": "0"}}}))
-            .send()
-            .await
-            .unwrap();
-        let id = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-        let raw = RawSession { http, url, id };
-        raw.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
-        raw
-    }
-
-    /// POSTs `body` (serialized at once: the future borrows only the session).
-    fn post<'a>(
-        &'a self,
-        body: &Value,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<'a> {
-        self.http
-            .post(&self.url)
-            .header("accept", crate::support::ACCEPT)
-            .header("mcp-session-id", &self.id)
-            .header("mcp-protocol-version", "2025-11-25")
-            .json(body)
-            .send()
-    }
-
-    /// `GET /mcp`: the session's stream, or with `last` the rest of an SSE answer.
-    async fn get(&self, last: Option<&str>) -> reqwest::Response {
-        let mut get = self
-            .http
-            .get(&self.url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &self.id)
-            .header("mcp-protocol-version", "2025-11-25");
-        if let Some(last) = last {
-            get = get.header("last-event-id", last);
-        }
-        get.send().await.unwrap()
-    }
 }
 
 /// A network blip while the user answers a sampling request: the client's connection drops

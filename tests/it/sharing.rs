@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{HUB, Hub, Session, bounded, children_of};
+use crate::support::{HUB, Hub, RawSession, Session, Stream, bounded, children_of};
 
 async fn delete(s: &Session, hub: &Hub) {
     let r = crate::support::http_client()
@@ -108,4 +108,55 @@ async fn one_sessions_failing_process_opens_only_its_own_breaker() {
         assert_eq!(hub.stop().await, Some(0));
     })
     .await;
+}
+
+/// Each session's own child numbers its requests to the client from the same start, so the
+/// hub keeps the requests it relays by connection, not by server: session B's child cancelling
+/// its sampling request cancels B's only, and A's (another child's) is still answered.
+#[tokio::test]
+async fn requests_of_two_session_processes_with_the_same_id_stay_apart() {
+    bounded(async {
+        let entry = json!({"command": crate::features::FIXTURE, "sharing": "per-session",
+                           "prefix": "never"});
+        let hub = Hub::start(&json!({"mcpServers": {"fx": entry}})).await;
+        let (a, b) = (
+            RawSession::open(&hub, json!({"sampling": {}})).await,
+            RawSession::open(&hub, json!({"sampling": {}})).await,
+        );
+        let call = |timeout: Option<u64>| {
+            let mut args = json!({"prompt": "p"});
+            if let Some(ms) = timeout {
+                args["timeoutMs"] = json!(ms);
+            }
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                   "params": {"name": "test_sampling", "arguments": args}})
+        };
+        // B's child asks first and gives up on its request after 1 s; A's child asks next,
+        // with the same request id, and waits.
+        let mut b_stream = Stream::of(b.post(&call(Some(1000))).await.unwrap());
+        assert!(b_stream.wait_for("sampling/createMessage", LIMIT).await, "{}", b_stream.seen);
+        let mut a_stream = Stream::of(a.post(&call(None)).await.unwrap());
+        assert!(a_stream.wait_for("sampling/createMessage", LIMIT).await, "{}", a_stream.seen);
+        let (a_asked, b_asked) = (first_message(&a_stream.seen), first_message(&b_stream.seen));
+        assert!(b_stream.wait_for("notifications/cancelled", LIMIT).await, "{}", b_stream.seen);
+        assert!(b_stream.wait_for("\"isError\":true", LIMIT).await, "{}", b_stream.seen);
+        let cancel = b_stream.seen.lines().find(|l| l.contains("notifications/cancelled"));
+        assert!(cancel.unwrap().contains(&format!("\"requestId\":{}", b_asked["id"])));
+
+        let sampled = json!({"jsonrpc": "2.0", "id": a_asked["id"], "result": {
+            "role": "assistant", "content": {"type": "text", "text": "for a"}, "model": "m"}});
+        assert_eq!(a.post(&sampled).await.unwrap().status(), 202);
+        assert!(a_stream.wait_for("LLM response: for a", LIMIT).await, "{}", a_stream.seen);
+        assert!(!a_stream.seen.contains("notifications/cancelled"), "{}", a_stream.seen);
+        assert_eq!(hub.stop().await, Some(0));
+    })
+    .await;
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// The first JSON-RPC message in SSE text.
+fn first_message(sse: &str) -> serde_json::Value {
+    let data = sse.lines().filter_map(|l| l.strip_prefix("data: "));
+    data.filter_map(|d| serde_json::from_str(d).ok()).next().expect("a message")
 }

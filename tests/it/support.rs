@@ -364,3 +364,58 @@ pub async fn bounded(test: impl std::future::Future<Output = ()>) {
         panic!("the test did not finish within {TEST_LIMIT:?}");
     }
 }
+
+/// A client session spoken by hand (2025-11-25), to see the wire.
+pub struct RawSession {
+    http: reqwest::Client,
+    url: String,
+    pub id: String,
+}
+
+impl RawSession {
+    /// Initializes a session declaring `capabilities`.
+    pub async fn open(hub: &Hub, capabilities: Value) -> RawSession {
+        let (http, url) = (http_client(), hub.url("/mcp"));
+        let init = http
+            .post(&url)
+            .header("accept", ACCEPT)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": capabilities,
+                "clientInfo": {"name": "raw", "version": "0"}}}))
+            .send()
+            .await
+            .unwrap();
+        let id = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+        let raw = RawSession { http, url, id };
+        raw.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
+        raw
+    }
+
+    /// POSTs `body` (serialized at once: the future borrows only the session).
+    pub fn post<'a>(
+        &'a self,
+        body: &Value,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<'a> {
+        self.http
+            .post(&self.url)
+            .header("accept", ACCEPT)
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(body)
+            .send()
+    }
+
+    /// `GET /mcp`: the session's stream, or with `last` the rest of an SSE answer.
+    pub async fn get(&self, last: Option<&str>) -> reqwest::Response {
+        let mut get = self
+            .http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25");
+        if let Some(last) = last {
+            get = get.header("last-event-id", last);
+        }
+        get.send().await.unwrap()
+    }
+}

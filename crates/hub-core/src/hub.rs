@@ -94,9 +94,9 @@ struct Inner {
     in_flight: Mutex<HashMap<(Arc<str>, Id), tokio::sync::oneshot::Sender<()>>>,
     /// The client sessions: their way back, capabilities, log levels, subscriptions.
     sessions: Sessions,
-    /// Server requests being relayed to a client, by server name and the server's request id
-    /// (the server may cancel them).
-    relays: Mutex<HashMap<(String, Id), Relay>>,
+    /// Server requests being relayed to a client, by the connection they came on
+    /// ([`Peer::serial`]) and the server's request id (the server may cancel them).
+    relays: Mutex<HashMap<(u64, Id), Relay>>,
     /// The log level last sent to the upstreams; held while sending (see
     /// [`Inner::sync_log_levels`]).
     log_sync: tokio::sync::Mutex<Option<LogLevel>>,
@@ -114,8 +114,10 @@ type Relay = (tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<(
 
 /// Why [`Inner::connect`] starts an upstream.
 enum Start {
-    /// Hub start, a reload, `restart_server`: with a fresh restart policy.
-    Deliberate,
+    /// Hub start, a reload, `restart_server`: with a fresh restart policy. `generation` is the
+    /// upstream's when the start was decided; a stop or another reconfiguration since then
+    /// (which bumps it) wins, so a start queued behind them does nothing.
+    Deliberate { generation: u64 },
     /// A restart [`Inner::fail`] scheduled when the upstream was at `generation`; it does
     /// nothing if the generation moved on meanwhile. `note` is the error shown while connecting.
     Restart { generation: u64, note: String },
@@ -214,6 +216,9 @@ struct Upstream {
     name: String,
     id: String,
     state: Mutex<UpstreamState>,
+    /// Held from fetching a changed list to storing it, so that of two refreshes the later
+    /// fetch is always the one kept.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 struct UpstreamState {
@@ -362,6 +367,7 @@ impl Upstream {
             name: entry.name.clone(),
             id,
             state: Mutex::new(UpstreamState::new(Arc::new(entry), supervision)),
+            refreshing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -426,7 +432,7 @@ impl Hub {
             .upstreams()
             .iter()
             .filter(|u| u.wanted())
-            .map(|u| tokio::spawn(Inner::connect(self.inner.clone(), u.clone(), Start::Deliberate)))
+            .map(|u| self.inner.start_deliberately(u.clone()))
             .collect();
         for t in tasks {
             if let Err(e) = t.await {
@@ -501,6 +507,9 @@ impl Hub {
     pub async fn restart_server(&self, name: &str) -> bool {
         let _guard = self.inner.reconfigure.lock().await;
         let Some(u) = self.inner.find(name) else { return false };
+        if matches!(self.state(), State::Stopping | State::Stopped) {
+            return false; // a restart that waited behind `stop` starts nothing
+        }
         let changes = json!({"changes": {"modified": [name]}});
         self.inner.events.subscription(Subscription::ServersUpdating, changes.clone());
         let peers = lock(&u.state).disconnect();
@@ -508,7 +517,7 @@ impl Hub {
         self.inner.rebuild();
         self.inner.events.subscription(Subscription::ServersUpdated, changes);
         if u.wanted() {
-            tokio::spawn(Inner::connect(self.inner.clone(), u, Start::Deliberate));
+            self.inner.start_deliberately(u);
         }
         true
     }
@@ -561,6 +570,16 @@ impl Backend for Hub {
             // Requests in flight under the same id (a client bug) keep the latest handle.
             lock(&inner.in_flight).insert(key.clone(), cancel);
             let _unregister = InFlight { inner: &inner, key };
+            // The facade closes a session's handle before telling the hub it ended: a request
+            // that arrived as its session ended is refused here rather than leave state (a
+            // client entry, a session's child, a subscription) behind for a session gone.
+            if ctx.handle().is_closed() {
+                debug!(?id, "request of a session that has ended");
+                return Response::err(
+                    Some(id),
+                    ErrorObject::new(REQUEST_CANCELLED, "the client session has ended"),
+                );
+            }
             tokio::select! {
                 response = inner.handle(&ctx, request) => response,
                 Ok(()) = cancelled => {
@@ -788,8 +807,15 @@ impl Inner {
         self.rebuild();
         futures_util::future::join_all(stopping.iter().map(Peer::shutdown)).await;
         for u in starting {
-            tokio::spawn(Inner::connect(self.clone(), u, Start::Deliberate));
+            self.start_deliberately(u);
         }
+    }
+
+    /// Starts `u` on purpose (fresh restart budget), unless it is stopped or reconfigured
+    /// again before the task runs.
+    fn start_deliberately(self: &Arc<Self>, u: Arc<Upstream>) -> tokio::task::JoinHandle<()> {
+        let generation = lock(&u.state).generation;
+        tokio::spawn(Inner::connect(self.clone(), u, Start::Deliberate { generation }))
     }
 
     /// Rebuilds the registry from every connected upstream and tells clients about each list
@@ -1021,6 +1047,32 @@ mod tests {
             let listed = routing.registry.get(ListKind::Tools).items.len();
             assert_eq!(listed, SERVERS, "round {round}: a rebuild lost a connected upstream");
         }
+    }
+
+    fn config(text: &str) -> Config {
+        hub_config::load(&[hub_config::Source { path: "c.json".into(), text: text.to_owned() }])
+            .unwrap()
+    }
+
+    /// A server added by one reload and removed by the next, before its start task ran, is
+    /// never started: the removal wins (its process would otherwise run unseen and unstopped).
+    #[tokio::test]
+    async fn a_start_queued_behind_a_removal_starts_nothing() {
+        let dir = std::env::temp_dir().join(format!("hub-core-queued-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let marker = dir.join("started");
+        std::fs::remove_file(&marker).ok();
+        let env: Arc<dyn EnvSource + Send + Sync> = Arc::new(HashMap::<String, String>::new());
+        let hub = Hub::new(config(r#"{"mcpServers": {}}"#), env, Settings::default());
+        let script = format!("touch {}; sleep 5", marker.display());
+        let with = json!({"mcpServers": {"x": {"command": "sh", "args": ["-c", script]}}});
+        // On this single-threaded runtime nothing runs between the two reloads.
+        hub.reload(config(&with.to_string())).await.unwrap();
+        hub.reload(config(r#"{"mcpServers": {}}"#)).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!marker.exists(), "the removed server's process was started");
+        hub.stop().await;
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[tokio::test]

@@ -321,6 +321,8 @@ pub struct Peer {
 }
 
 struct Inner {
+    /// Unique among the peers of this process (see [`Peer::serial`]).
+    serial: u64,
     shared: Arc<Shared>,
     /// Where outgoing messages go.
     link: Link,
@@ -377,7 +379,9 @@ impl Peer {
         shutdown: watch::Sender<bool>,
         done: watch::Receiver<bool>,
     ) -> Self {
-        Peer { inner: Arc::new(Inner { shared, link, shutdown, done }) }
+        static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let serial = SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Peer { inner: Arc::new(Inner { serial, shared, link, shutdown, done }) }
     }
 
     /// Sends a request with a fresh numeric id and waits for its response.
@@ -550,6 +554,12 @@ impl Peer {
     /// HTTP transports it speaks.
     pub fn transport(&self) -> &'static str {
         self.inner.link.transport()
+    }
+
+    /// A number no other connection of this process has: request ids are only unique per
+    /// connection, so what is kept by the server's request id is kept by this too.
+    pub fn serial(&self) -> u64 {
+        self.inner.serial
     }
 
     /// Whether the transport tells which request each message of the server belongs to:

@@ -332,6 +332,7 @@ impl Inner {
             // Always: progress keeps a long call alive even when the client asked for none.
             progress: true,
         };
+        let own = call.instance.is_some();
         // The server's requests to the client it cancelled meanwhile: the client is told
         // before the answer (on the call's own stream, while it is open).
         let mut cancelling = Vec::new();
@@ -342,7 +343,7 @@ impl Inner {
                 tokio::select! {
                     biased;
                     Some(message) = messages.recv() => {
-                        cancelling.extend(self.relate((u, call.generation, &peer), ctx, token, message));
+                        cancelling.extend(self.relate((u, call.generation, &peer, own), ctx, token, message));
                     }
                     result = &mut request => break result,
                 }
@@ -350,7 +351,7 @@ impl Inner {
         };
         // What arrived with the response still goes first.
         while let Ok(message) = messages.try_recv() {
-            cancelling.extend(self.relate((u, call.generation, &peer), ctx, token, message));
+            cancelling.extend(self.relate((u, call.generation, &peer, own), ctx, token, message));
         }
         for done in cancelling {
             // Sent, or dropped: either way that relay is over.

@@ -48,6 +48,13 @@ impl Inner {
             });
             match st.instances.get(&session) {
                 Some(i) => i.clone(),
+                // The session ended meanwhile (its children were stopped): none for it now.
+                None if ctx.handle().is_closed() => {
+                    return Err(RouteError::NotConnected {
+                        server: u.name.clone(),
+                        reason: Some("the client session has ended".to_owned()),
+                    });
+                }
                 None => {
                     if st.instances.len() >= max_instances as usize {
                         return Err(RouteError::TooManyInstances {
@@ -120,17 +127,28 @@ impl Inner {
         while let Some(message) = incoming.recv().await {
             match message {
                 Message::Request(r) => self.spawn_relay(&u.name, peer, Some(own.clone()), r),
-                Message::Notification(n) => self.instance_notification(u, own, n),
+                Message::Notification(n) => self.instance_notification(u, peer, own, n),
                 Message::Response(_) => {}
             }
         }
     }
 
     /// A notification of a session's child: log messages and updates of resources it
-    /// subscribed to go to that session; list changes are the shared child's business.
-    fn instance_notification(&self, u: &Upstream, own: &Context, n: Notification) {
+    /// subscribed to go to that session, a cancellation stops the relay of the child's request;
+    /// list changes are the shared child's business.
+    pub(super) fn instance_notification(
+        self: &Arc<Self>,
+        u: &Upstream,
+        peer: &Peer,
+        own: &Context,
+        n: Notification,
+    ) {
         let session = &own.session().id;
         match n.method.as_str() {
+            method::CANCELLED => {
+                let (inner, name, peer) = (self.clone(), u.name.clone(), peer.clone());
+                tokio::spawn(async move { inner.cancel_relay(&name, &peer, &n).await });
+            }
             method::LOG_MESSAGE => {
                 let client = self.sessions.get(session);
                 if client.is_some_and(|c| c.wants_log(super::relay::level_of(&n))) {

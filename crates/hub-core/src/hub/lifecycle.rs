@@ -12,7 +12,9 @@ impl Inner {
         let (generation, entry) = {
             let mut st = lock(&u.state);
             st.error = match start {
-                Start::Deliberate => {
+                // Stopped, removed or reconfigured again before this task ran.
+                Start::Deliberate { generation } if generation != st.generation => return,
+                Start::Deliberate { .. } => {
                     st.restarts = Restarts::new(&self.settings.supervision.restart);
                     st.gave_up = false;
                     None
@@ -319,6 +321,7 @@ impl Inner {
             method::PROMPTS_LIST_CHANGED => &[ListKind::Prompts],
             _ => return self.unrelated_notification(u, peer, &n),
         };
+        let refreshing = u.refreshing.lock().await;
         let capabilities = lock(&u.state).capabilities.clone();
         let mut fetched = Vec::new();
         for &kind in kinds {
@@ -340,6 +343,7 @@ impl Inner {
             st.lists.clone()
         };
         self.rebuild();
+        drop(refreshing);
         // mcp-hub's per-server events, with the server's whole lists as it gave them.
         let all = |kind: ListKind| {
             Value::Array(lists.get(kind).iter().cloned().map(Value::Object).collect())

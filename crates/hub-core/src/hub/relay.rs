@@ -37,19 +37,20 @@ pub(super) fn level_of(n: &Notification) -> Option<LogLevel> {
 
 impl Inner {
     /// A message an upstream sent about a call of `ctx`'s session (`token`: the client's
-    /// progress token, if it asked for progress). Returns, when the message cancels a request
+    /// progress token, if it asked for progress; `own`: the call went to the session's own
+    /// child of a `per-session` server). Returns, when the message cancels a request
     /// the server sent the client for this call, what resolves once the client has been told:
     /// the caller waits for it before the call's answer goes out.
     pub(super) fn relate(
         self: &Arc<Self>,
-        (u, generation, peer): (&Arc<Upstream>, u64, &Peer),
+        (u, generation, peer, own): (&Arc<Upstream>, u64, &Peer, bool),
         ctx: &Context,
         token: Option<&Id>,
         message: Message,
     ) -> Option<RelayDone> {
         match message {
             Message::Notification(n) if n.method == method::CANCELLED => {
-                return self.start_cancel_relay(&u.name, &n);
+                return self.start_cancel_relay(&u.name, peer, &n);
             }
             Message::Notification(n) if n.method == method::PROGRESS => {
                 // The client asked for none: the hub asked only to keep the call alive.
@@ -68,6 +69,8 @@ impl Inner {
                     ctx.notify(n);
                 }
             }
+            // From the session's own child (`own`): as that child's notifications always go.
+            Message::Notification(n) if own => self.instance_notification(u, peer, ctx, n),
             Message::Notification(n) => {
                 // Not about the call (a list changed, a resource was updated): as if it came
                 // on its own.
@@ -102,8 +105,9 @@ impl Inner {
             }
             method::RESOURCES_UPDATED => self.resource_updated(u, n),
             method::CANCELLED => {
-                let (inner, name, n) = (self.clone(), u.name.clone(), n.clone());
-                tokio::spawn(async move { inner.cancel_relay(&name, &n).await });
+                let (inner, name, peer, n) =
+                    (self.clone(), u.name.clone(), peer.clone(), n.clone());
+                tokio::spawn(async move { inner.cancel_relay(&name, &peer, &n).await });
             }
             method::PROGRESS => debug!(server = %u.name, "progress for no call in flight"),
             other => debug!(server = %u.name, method = other, "server notification ignored"),
@@ -148,13 +152,13 @@ impl Inner {
         ctx: Option<Context>,
         request: Request,
     ) {
-        let key = (server.to_owned(), request.id.clone());
+        let key = (peer.serial(), request.id.clone());
         let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
         let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         lock(&self.relays).insert(key.clone(), (cancel, done));
-        let (inner, peer) = (self.clone(), peer.clone());
+        let (inner, peer, server) = (self.clone(), peer.clone(), server.to_owned());
         tokio::spawn(async move {
-            inner.relay_request(&key.0, &peer, ctx, request, cancelled).await;
+            inner.relay_request(&server, &peer, ctx, request, cancelled).await;
             lock(&inner.relays).remove(&key);
             done_tx.send(()).ok();
         });
@@ -162,8 +166,8 @@ impl Inner {
 
     /// The server cancelled a request it sent: stop relaying it; returns once the client has
     /// been sent `notifications/cancelled`.
-    pub(super) async fn cancel_relay(&self, server: &str, n: &Notification) {
-        if let Some(done) = self.start_cancel_relay(server, n) {
+    pub(super) async fn cancel_relay(&self, server: &str, peer: &Peer, n: &Notification) {
+        if let Some(done) = self.start_cancel_relay(server, peer, n) {
             // Sent, or dropped: either way the relay is over.
             done.await.ok();
         }
@@ -171,9 +175,9 @@ impl Inner {
 
     /// Stops relaying the request `n` cancels, if it is still being relayed; what it returns
     /// resolves once the client has been told.
-    fn start_cancel_relay(&self, server: &str, n: &Notification) -> Option<RelayDone> {
+    fn start_cancel_relay(&self, server: &str, peer: &Peer, n: &Notification) -> Option<RelayDone> {
         let p = n.parse_params::<CancelledParams>().ok()?;
-        let (cancel, done) = lock(&self.relays).remove(&(server.to_owned(), p.request_id))?;
+        let (cancel, done) = lock(&self.relays).remove(&(peer.serial(), p.request_id))?;
         debug!(server, "the server cancelled its request to the client");
         cancel.send(()).ok();
         Some(done)
