@@ -146,12 +146,15 @@ impl SessionHandle {
         params: Option<Box<RawValue>>,
         timeout: Duration,
     ) -> Answer {
-        if self.is_closed() {
-            return Err(ClientError::Closed);
-        }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.inner.pending).insert(id, tx);
+        // Checked after the entry is in: a `close` that drained `pending` before the insert
+        // has set the flag first, so either it fails this entry or this sees it closed.
+        if self.is_closed() {
+            lock(&self.inner.pending).remove(&id);
+            return Err(ClientError::Closed);
+        }
         let request = Request { id: Id::Number(id), method: method.to_owned(), params };
         if !send(&Message::Request(request)) {
             lock(&self.inner.pending).remove(&id);

@@ -194,9 +194,16 @@ impl Inner {
     /// A (re)connected upstream gets what clients asked of its predecessor: the log level and
     /// the resource subscriptions.
     pub(super) fn resume_client_state(self: &Arc<Self>, u: &Arc<Upstream>) {
-        if let Some(level) = self.sessions.log_level() {
+        if self.sessions.log_level().is_some() {
             let (inner, u) = (self.clone(), u.clone());
-            tokio::spawn(async move { inner.set_upstream_log_level(&u, level).await });
+            tokio::spawn(async move {
+                // In turn with `sync_log_levels`, and the level current by then: an older one
+                // landing last would stay (the sync skips a level it already sent).
+                let _synced = inner.log_sync.lock().await;
+                if let Some(level) = inner.sessions.log_level() {
+                    inner.set_upstream_log_level(&u, level).await;
+                }
+            });
         }
         let uris = self.sessions.subscribed_on(&u.name);
         let Some(peer) = lock(&u.state).peer.clone().filter(|_| !uris.is_empty()) else { return };
