@@ -17,7 +17,7 @@ use tokio::{
 
 use crate::{
     python_sdk::{Peers, peers},
-    support::{Hub, RawSession, Session, Stream, bounded},
+    support::{Hub, Session, Stream, bounded},
 };
 
 pub(crate) const FIXTURE: &str = env!("CARGO_BIN_EXE_mcp-conformance-fixture");
@@ -860,25 +860,23 @@ async fn a_dropped_sse_answer_is_resumed_with_last_event_id() {
         let hub =
             Hub::start(&json!({"mcpServers": {"fx": stdio_fixture(json!({"prefix": "never"}))}}))
                 .await;
-        let raw = RawSession::open(&hub, json!({"sampling": {}})).await;
-        let answer = raw
+        let s = Session::open_with(&hub, json!({"sampling": {}})).await;
+        let answer = s
             .post(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
                 "name": "test_sampling", "arguments": {"prompt": "after a blip"}}}))
-            .await
-            .unwrap();
+            .await;
         let mut stream = Stream::of(answer);
         assert!(stream.wait_for("sampling/createMessage", PY_LIMIT).await, "{}", stream.seen);
         assert!(stream.wait_for_count("\n\n", 2, PY_LIMIT).await, "{}", stream.seen);
         let last = stream.seen.lines().filter_map(|l| l.strip_prefix("id: ")).next_back();
         let last = last.unwrap_or_else(|| panic!("no event ids: {}", stream.seen)).to_owned();
-        let data = stream.seen.lines().filter_map(|l| l.strip_prefix("data: "));
-        let asked: Value = data.filter_map(|d| serde_json::from_str(d).ok()).next().unwrap();
+        let asked = stream.messages().remove(0);
         drop(stream);
 
         let sampled = json!({"jsonrpc": "2.0", "id": asked["id"], "result": {
             "role": "assistant", "content": {"type": "text", "text": "resumed"}, "model": "m"}});
-        assert_eq!(raw.post(&sampled).await.unwrap().status(), 202);
-        let resumed = raw.get(Some(&last)).await;
+        assert_eq!(s.post(&sampled).await.status(), 202);
+        let resumed = s.resume(&last).await;
         assert_eq!(resumed.status(), 200);
         let messages = sse_messages(resumed).await;
         assert_eq!(messages.len(), 1, "only what followed {last}: {messages:?}");
@@ -900,16 +898,12 @@ async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_clien
         let hub =
             Hub::start(&json!({"mcpServers": {"fx": stdio_fixture(json!({"prefix": "never"}))}}))
                 .await;
-        let raw = RawSession::open(&hub, json!({"sampling": {}})).await;
-        let post = |body: Value| raw.post(&body);
-        let get = raw.get(None).await;
-        let mut session_stream = Stream::of(get);
-        // Let the GET stream register before the call.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let answer = post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-            "name": "test_sampling", "arguments": {"prompt": "never answered", "timeoutMs": 300}}}))
-        .await
-        .unwrap();
+        let s = Session::open_with(&hub, json!({"sampling": {}})).await;
+        let mut session_stream = s.open_stream().await;
+        let answer = s
+            .post(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+                "name": "test_sampling", "arguments": {"prompt": "never answered", "timeoutMs": 300}}}))
+            .await;
         let messages = sse_messages(answer).await;
         let methods: Vec<&str> =
             messages.iter().map(|m| m["method"].as_str().unwrap_or("(response)")).collect();
@@ -926,10 +920,10 @@ async fn a_server_that_cancels_its_request_to_the_client_cancels_it_at_the_clien
         let again = session_stream.wait_for("notifications/cancelled", Duration::from_millis(300));
         assert!(!again.await, "told twice: {}", session_stream.seen);
         // A late answer finds nothing waiting and changes nothing.
-        let late = post(json!({"jsonrpc": "2.0", "id": asked, "result": {
-            "role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}}))
-        .await
-        .unwrap();
+        let late = s
+            .post(&json!({"jsonrpc": "2.0", "id": asked, "result": {
+                "role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}}))
+            .await;
         assert_eq!(late.status(), 202);
         hub.stop().await;
     })

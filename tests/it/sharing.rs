@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{HUB, Hub, RawSession, Session, Stream, bounded, children_of};
+use crate::support::{HUB, Hub, Session, Stream, bounded, children_of};
 
 async fn delete(s: &Session, hub: &Hub) {
     let r = crate::support::http_client()
@@ -120,8 +120,8 @@ async fn requests_of_two_session_processes_with_the_same_id_stay_apart() {
                            "prefix": "never"});
         let hub = Hub::start(&json!({"mcpServers": {"fx": entry}})).await;
         let (a, b) = (
-            RawSession::open(&hub, json!({"sampling": {}})).await,
-            RawSession::open(&hub, json!({"sampling": {}})).await,
+            Session::open_with(&hub, json!({"sampling": {}})).await,
+            Session::open_with(&hub, json!({"sampling": {}})).await,
         );
         let call = |timeout: Option<u64>| {
             let mut args = json!({"prompt": "p"});
@@ -133,11 +133,11 @@ async fn requests_of_two_session_processes_with_the_same_id_stay_apart() {
         };
         // B's child asks first and gives up on its request after 1 s; A's child asks next,
         // with the same request id, and waits.
-        let mut b_stream = Stream::of(b.post(&call(Some(1000))).await.unwrap());
+        let mut b_stream = Stream::of(b.post(&call(Some(1000))).await);
         assert!(b_stream.wait_for("sampling/createMessage", LIMIT).await, "{}", b_stream.seen);
-        let mut a_stream = Stream::of(a.post(&call(None)).await.unwrap());
+        let mut a_stream = Stream::of(a.post(&call(None)).await);
         assert!(a_stream.wait_for("sampling/createMessage", LIMIT).await, "{}", a_stream.seen);
-        let (a_asked, b_asked) = (first_message(&a_stream.seen), first_message(&b_stream.seen));
+        let (a_asked, b_asked) = (a_stream.messages().remove(0), b_stream.messages().remove(0));
         assert!(b_stream.wait_for("notifications/cancelled", LIMIT).await, "{}", b_stream.seen);
         assert!(b_stream.wait_for("\"isError\":true", LIMIT).await, "{}", b_stream.seen);
         let cancel = b_stream.seen.lines().find(|l| l.contains("notifications/cancelled"));
@@ -145,7 +145,7 @@ async fn requests_of_two_session_processes_with_the_same_id_stay_apart() {
 
         let sampled = json!({"jsonrpc": "2.0", "id": a_asked["id"], "result": {
             "role": "assistant", "content": {"type": "text", "text": "for a"}, "model": "m"}});
-        assert_eq!(a.post(&sampled).await.unwrap().status(), 202);
+        assert_eq!(a.post(&sampled).await.status(), 202);
         assert!(a_stream.wait_for("LLM response: for a", LIMIT).await, "{}", a_stream.seen);
         assert!(!a_stream.seen.contains("notifications/cancelled"), "{}", a_stream.seen);
         assert_eq!(hub.stop().await, Some(0));
@@ -154,9 +154,3 @@ async fn requests_of_two_session_processes_with_the_same_id_stay_apart() {
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// The first JSON-RPC message in SSE text.
-fn first_message(sse: &str) -> serde_json::Value {
-    let data = sse.lines().filter_map(|l| l.strip_prefix("data: "));
-    data.filter_map(|d| serde_json::from_str(d).ok()).next().expect("a message")
-}

@@ -183,13 +183,18 @@ pub const ACCEPT: &str = "application/json, text/event-stream";
 
 impl Session {
     pub async fn open(hub: &Hub) -> Session {
+        Session::open_with(hub, json!({})).await
+    }
+
+    /// A session whose client declares `capabilities` (e.g. `{"sampling": {}}`).
+    pub async fn open_with(hub: &Hub, capabilities: Value) -> Session {
         let http = http_client();
         let url = hub.url("/mcp");
         let resp = http
             .post(&url)
             .header("accept", ACCEPT)
             .json(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
+                "protocolVersion": "2025-11-25", "capabilities": capabilities,
                 "clientInfo": {"name": "hub-it", "version": "0"}}}))
             .send()
             .await
@@ -221,6 +226,19 @@ impl Session {
         // Give the stream a moment to register before the caller makes something happen.
         tokio::time::sleep(Duration::from_millis(200)).await;
         Stream { body, seen: String::new() }
+    }
+
+    /// `GET /mcp` with `Last-Event-ID: last`: the rest of one of the session's SSE answers.
+    pub async fn resume(&self, last: &str) -> reqwest::Response {
+        self.http
+            .get(&self.url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("last-event-id", last)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post(&self, body: &Value) -> reqwest::Response {
@@ -287,6 +305,12 @@ impl Stream {
     /// The body of an SSE response, read as text.
     pub fn of(response: reqwest::Response) -> Stream {
         Stream { body: Box::pin(response.bytes_stream()), seen: String::new() }
+    }
+
+    /// The JSON-RPC messages read so far (the `data:` of each event that holds one).
+    pub fn messages(&self) -> Vec<Value> {
+        let data = self.seen.lines().filter_map(|l| l.strip_prefix("data: "));
+        data.filter_map(|d| serde_json::from_str(d).ok()).collect()
     }
 
     /// Reads until `needle` has arrived (true) or `timeout` passed / the stream ended (false).
@@ -362,60 +386,5 @@ pub const TEST_LIMIT: Duration = Duration::from_secs(60);
 pub async fn bounded(test: impl std::future::Future<Output = ()>) {
     if tokio::time::timeout(TEST_LIMIT, test).await.is_err() {
         panic!("the test did not finish within {TEST_LIMIT:?}");
-    }
-}
-
-/// A client session spoken by hand (2025-11-25), to see the wire.
-pub struct RawSession {
-    http: reqwest::Client,
-    url: String,
-    pub id: String,
-}
-
-impl RawSession {
-    /// Initializes a session declaring `capabilities`.
-    pub async fn open(hub: &Hub, capabilities: Value) -> RawSession {
-        let (http, url) = (http_client(), hub.url("/mcp"));
-        let init = http
-            .post(&url)
-            .header("accept", ACCEPT)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": capabilities,
-                "clientInfo": {"name": "raw", "version": "0"}}}))
-            .send()
-            .await
-            .unwrap();
-        let id = init.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-        let raw = RawSession { http, url, id };
-        raw.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.unwrap();
-        raw
-    }
-
-    /// POSTs `body` (serialized at once: the future borrows only the session).
-    pub fn post<'a>(
-        &'a self,
-        body: &Value,
-    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<'a> {
-        self.http
-            .post(&self.url)
-            .header("accept", ACCEPT)
-            .header("mcp-session-id", &self.id)
-            .header("mcp-protocol-version", "2025-11-25")
-            .json(body)
-            .send()
-    }
-
-    /// `GET /mcp`: the session's stream, or with `last` the rest of an SSE answer.
-    pub async fn get(&self, last: Option<&str>) -> reqwest::Response {
-        let mut get = self
-            .http
-            .get(&self.url)
-            .header("accept", "text/event-stream")
-            .header("mcp-session-id", &self.id)
-            .header("mcp-protocol-version", "2025-11-25");
-        if let Some(last) = last {
-            get = get.header("last-event-id", last);
-        }
-        get.send().await.unwrap()
     }
 }
